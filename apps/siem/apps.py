@@ -1,0 +1,9 @@
+"""Security events, detection and incidents."""
+
+from django.apps import AppConfig
+
+
+class SiemConfig(AppConfig):
+    name = "apps.siem"
+    label = "siem"
+    verbose_name = "Security events"

@@ -1,0 +1,80 @@
+"""The one way to record a security event: ``emit()``.
+
+Every app calls this; it imports nothing but ``apps.core``, so any app may depend on it. The
+event is written with the caller's database connection, inside whatever transaction the caller
+is in, so a change and its event are committed together.
+"""
+
+from django.utils import timezone
+
+from apps.core.context import current_request_context
+from apps.core.scrub import scrub
+from apps.siem.models import SecurityEvent
+
+Severity = SecurityEvent.Severity
+Outcome = SecurityEvent.Outcome
+
+# The catalogue of known event types with their default severity and outcome. A caller may
+# override either; an unknown type is refused, so a typo cannot create a type no rule watches.
+EVENT_TYPES = {
+    "auth.login.success": (Severity.INFO, Outcome.SUCCESS),
+    "auth.login.failure": (Severity.LOW, Outcome.FAILURE),
+    "auth.logout": (Severity.INFO, Outcome.SUCCESS),
+    "auth.signup": (Severity.INFO, Outcome.SUCCESS),
+    "auth.email.confirmed": (Severity.INFO, Outcome.SUCCESS),
+    "auth.email.added": (Severity.LOW, Outcome.SUCCESS),
+    "auth.email.removed": (Severity.LOW, Outcome.SUCCESS),
+    "auth.password.changed": (Severity.LOW, Outcome.SUCCESS),
+    "auth.password.reset": (Severity.MEDIUM, Outcome.SUCCESS),
+    "auth.unauthorized.access": (Severity.MEDIUM, Outcome.FAILURE),
+    "security.suspicious.activity": (Severity.HIGH, Outcome.UNKNOWN),
+    "data.access": (Severity.INFO, Outcome.SUCCESS),
+    "data.modification": (Severity.INFO, Outcome.SUCCESS),
+}
+
+
+def register_event_type(event_type: str, severity: str, outcome: str) -> None:
+    """Let an app add its own event types to the catalogue at start-up."""
+    EVENT_TYPES.setdefault(event_type, (severity, outcome))
+
+
+def reference(party) -> str:
+    """How an actor or subject is written in an event: "user:<pk>" or the string given."""
+    if party is None:
+        return ""
+    if isinstance(party, str):
+        return party
+    if getattr(party, "is_anonymous", False):
+        return ""
+    return f"user:{party.pk}"
+
+
+def emit(
+    event_type: str,
+    *,
+    actor=None,
+    subject=None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    details: dict | None = None,
+    severity: str | None = None,
+    outcome: str | None = None,
+) -> SecurityEvent:
+    """Record one security event; address and user agent default to the current request's."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown security event type {event_type!r}")
+    default_severity, default_outcome = EVENT_TYPES[event_type]
+    request = current_request_context()
+
+    return SecurityEvent.objects.create(
+        occurred_at=timezone.now(),
+        event_type=event_type,
+        severity=severity or default_severity,
+        outcome=outcome or default_outcome,
+        actor=reference(actor),
+        subject=reference(subject if subject is not None else actor),
+        ip=ip or request.ip,
+        user_agent=(user_agent if user_agent is not None else request.user_agent or "")[:512],
+        request_id=request.request_id or "",
+        details=scrub(details or {}),
+    )

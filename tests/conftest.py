@@ -1,0 +1,171 @@
+"""Fixtures shared by every test: named people, a real Celery worker, the mail it sends."""
+
+import email
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.conf import settings
+
+from apps.accounts.models import User
+from config.celery import app as celery_app
+from tests.support import STRONG_PASSWORD
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Every test session publishes to a queue of its own, so that a worker started by this session
+# never takes a message left behind by another run (or another developer on the same broker).
+TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
+celery_app.conf.task_default_queue = TEST_QUEUE
+WORKER_READY_TIMEOUT = 60
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _purge_test_queue_at_exit():
+    yield
+    with celery_app.connection_for_write() as connection:
+        try:
+            connection.default_channel.queue_purge(TEST_QUEUE)
+        except Exception:  # noqa: BLE001 - a queue nobody declared has nothing to purge
+            pass
+
+
+# --- People ------------------------------------------------------------------------------
+
+
+def make_person(email_address, *, password=STRONG_PASSWORD, verified=True, **flags):
+    user = User.objects.create_user(email_address, password, **flags)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
+    return user
+
+
+@pytest.fixture
+def customer(db):
+    """Casey, an end user with a verified address and nothing else."""
+    return make_person("casey@example.com")
+
+
+@pytest.fixture
+def compliance_officer(db):
+    """Olivia, staff who may read security events in the admin."""
+    from django.contrib.auth.models import Permission
+
+    user = make_person("olivia@example.com", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_securityevent"))
+    return user
+
+
+# --- A real Celery worker ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mail_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, mail_dir, tmp_path_factory):
+    """A separate `celery worker` process bound to the test database and this session's queue.
+
+    Tests that use it must commit their data (transactional tests), since the worker reads the
+    database through its own connection.
+    """
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        database_url = (
+            f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+            f"/{db['NAME']}"
+        )
+        if db.get("PASSWORD"):
+            database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
+
+    ready_file = tmp_path_factory.mktemp("worker") / "ready"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        "PORTAL_WORKER_READY_FILE": str(ready_file),
+    }
+    log_path = tmp_path_factory.mktemp("worker-log") / "worker.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "tests.worker_app", "worker",
+                "--loglevel=INFO", "--concurrency=1", "--pool=prefork", "--without-heartbeat",
+                "--without-mingle", "--without-gossip", "-Q", TEST_QUEUE,
+            ],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT
+    while not ready_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.2)
+
+    yield WorkerHandle(process, log_path)
+
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+class WorkerHandle:
+    def __init__(self, process, log_path):
+        self.process = process
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class Mailbox:
+    """The messages a worker wrote with Django's file-based email backend."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def messages(self):
+        found = []
+        for path in sorted(self.folder.glob("*.log")):
+            # The file backend separates messages in one file with a line of dashes.
+            for chunk in path.read_text().split("-" * 79):
+                if chunk.strip():
+                    found.append(email.message_from_string(chunk.strip()))
+        return found
+
+    def wait_for(self, recipient: str, *, timeout: float = 30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages():
+                if recipient in message["To"]:
+                    return message
+            time.sleep(0.2)
+        raise AssertionError(f"no mail to {recipient} within {timeout} s")
+
+
+@pytest.fixture
+def mailbox(mail_dir):
+    for old in mail_dir.glob("*"):
+        old.unlink()
+    return Mailbox(mail_dir)
+
+
+def message_text(message) -> str:
+    if message.is_multipart():
+        for part in message.walk():
+            if part.get_content_type() == "text/plain":
+                return part.get_payload(decode=True).decode()
+    return message.get_payload(decode=True).decode()

@@ -1,0 +1,70 @@
+"""The production mode refuses to start without its secrets and passes Django's deploy check."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "PORTAL_ENV": "production",
+    "SECRET_KEY": "x" * 20 + "a-real-deployment-would-use-a-random-value-here-1234567890",
+    "ALLOWED_HOSTS": "portal.example.com",
+    "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def run_manage(*args, env):
+    clean = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
+    clean.pop("DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_production_deploy_check_reports_nothing():
+    result = run_manage("check", "--deploy", "--fail-level", "DEBUG", env=PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_refuses_to_start_without_each_required_setting():
+    for missing in ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]:
+        env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
+
+        result = run_manage("check", env=env)
+
+        assert result.returncode != 0, f"started without {missing}"
+        assert f"{missing} is required when PORTAL_ENV=production" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key():
+    result = run_manage("check", env={**PRODUCTION_ENV, "SECRET_KEY": "short"})
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be a random value" in result.stderr
+
+
+def test_the_secret_key_can_be_read_from_a_file(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(PRODUCTION_ENV["SECRET_KEY"] + "\n")
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "SECRET_KEY"}
+
+    result = run_manage("check", "--deploy", env={**env, "SECRET_KEY_FILE": str(key_file)})
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_malformed_number_is_refused_at_start_up():
+    result = run_manage("check", env={"PORTAL_TRUSTED_PROXY_COUNT": "one"})
+
+    assert result.returncode != 0
+    assert "PORTAL_TRUSTED_PROXY_COUNT must be a whole number" in result.stderr
