@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "apps.rbac",
     "apps.gdpr",
     "apps.pci",
+    "apps.partners",
 ]
 
 MIDDLEWARE = [
@@ -261,7 +262,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# Only production collects static files; the development server serves them from their apps.
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles") if PRODUCTION else None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

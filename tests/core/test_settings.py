@@ -21,6 +21,7 @@ def run_manage(*args, env):
     clean.pop("DEBUG", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
+        check=False,
         cwd=REPO_ROOT,
         env={**clean, **env},
         capture_output=True,

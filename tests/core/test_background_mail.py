@@ -1,0 +1,74 @@
+"""Account mail goes through a real Celery worker process, and only after commit."""
+
+import time
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from apps.core.mail import queue_email
+from apps.core.models import OutboundEmail
+from tests.conftest import message_text
+from tests.support import STRONG_PASSWORD
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_worker_sends_the_verification_email_of_a_sign_up(client, celery_worker, mailbox):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "new.person@example.com", "password1": STRONG_PASSWORD,
+         "password2": STRONG_PASSWORD},
+    )  # fmt: skip
+    assert response.status_code == 302
+
+    message = mailbox.wait_for("new.person@example.com")
+
+    assert "/accounts/confirm-email/" in message_text(message)
+    sent = OutboundEmail.objects.get()
+    assert sent.state == OutboundEmail.State.SENT
+    assert sent.body_text == "", "the one-time link must not be kept after delivery"
+
+
+def test_a_task_queued_in_a_rolled_back_transaction_never_runs(celery_worker, mailbox):
+    class Abandon(Exception):
+        pass
+
+    def queue_then_fail():
+        with transaction.atomic():
+            queue_email(recipients=["ghost@example.com"], subject="never", body_text="never")
+            raise Abandon
+
+    with pytest.raises(Abandon):
+        queue_then_fail()
+
+    # A committed message queued afterwards proves the worker is consuming; once it has
+    # arrived, the abandoned one (queued earlier, on the same queue) would have arrived too.
+    queue_email(recipients=["witness@example.com"], subject="after", body_text="after")
+    mailbox.wait_for("witness@example.com")
+    time.sleep(1)
+
+    assert not any("ghost@example.com" in m["To"] for m in mailbox.messages())
+    assert not OutboundEmail.objects.filter(subject="never").exists()
+
+
+def test_a_task_queued_in_a_committed_transaction_sees_its_row(celery_worker, mailbox):
+    with transaction.atomic():
+        queue_email(recipients=["late@example.com"], subject="hello", body_text="body")
+        # Still inside the transaction: nothing may have been handed to the worker yet.
+        time.sleep(0.5)
+        assert mailbox.messages() == []
+
+    message = mailbox.wait_for("late@example.com")
+    assert message["Subject"] == "hello"
+
+
+def test_delivering_the_same_message_twice_sends_it_once(celery_worker, mailbox):
+    from apps.core.tasks import deliver_email
+
+    message = queue_email(recipients=["once@example.com"], subject="once", body_text="x")
+    deliver_email.delay(message.pk)
+
+    mailbox.wait_for("once@example.com")
+    time.sleep(1)
+    assert sum("once@example.com" in m["To"] for m in mailbox.messages()) == 1
