@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.cache import cache
 
 from apps.accounts.models import User
 from config.celery import app as celery_app
@@ -24,6 +25,24 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
 celery_app.conf.task_default_queue = TEST_QUEUE
 WORKER_READY_TIMEOUT = 60
+
+# Likewise a cache namespace of its own, emptied after every test, so that rate-limit counters
+# and cached decisions never leak from one test (or one test run) into another. Set before
+# anything touches the cache, which is created lazily on first use.
+TEST_CACHE_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
+settings.CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_PREFIX
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache_after_each_test():
+    yield
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(write=True)
+        stale = list(client.scan_iter(f"{TEST_CACHE_PREFIX}:*"))
+        if stale:
+            client.delete(*stale)
+    else:
+        cache.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -90,6 +109,7 @@ def celery_worker(django_db_setup, django_db_blocker, mail_dir, tmp_path_factory
         **os.environ,
         "DATABASE_URL": database_url,
         "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE,
+        "CACHE_KEY_PREFIX": TEST_CACHE_PREFIX,
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "PORTAL_WORKER_READY_FILE": str(ready_file),
