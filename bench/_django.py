@@ -1,0 +1,33 @@
+"""Run a benchmark inside Django against a throwaway copy of the configured database."""
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment, teardown_test_environment  # noqa: E402
+
+
+@contextlib.contextmanager
+def throwaway_database():
+    """Create test_<name> (as the test suite does), migrate it, and drop it afterwards."""
+    setup_test_environment()
+    original_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        yield connection.settings_dict["NAME"]
+    finally:
+        connection.creation.destroy_test_db(original_name, verbosity=0)
+        teardown_test_environment()
+
+
+def describe_database() -> str:
+    return f"{connection.vendor} ({connection.settings_dict['ENGINE'].rsplit('.', 1)[-1]})"

@@ -1,0 +1,103 @@
+"""How much a full password login costs beyond the password hash itself.
+
+Measured in one run on one machine:
+
+* the rate of full logins through the real login view: GET the form (CSRF cookie and token),
+  POST it, authenticate, create the session, write the security event, redirect;
+* the rate of bare Argon2id verifications with the same parameters.
+
+The ratio login/verify is the figure of merit: at 0.8 or above, everything that is not hashing
+costs less than a quarter of the hash. Run with `make bench` or `.venv/bin/python bench/login.py`.
+"""
+
+import argparse
+import re
+import time
+
+from _django import describe_database, throwaway_database
+from django.test import Client
+
+from apps.accounts.hashers import Argon2idHasher
+
+PASSWORD = "benchmark passphrase 2026"
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def full_login(client_number: int, email: str) -> None:
+    # A fresh browser each time, from its own address: the per-address rate limit is a real
+    # part of the login path, but a benchmark from one address would only measure refusals.
+    address = (
+        f"10.{client_number // 65536 % 256}.{client_number // 256 % 256}.{client_number % 256}"
+    )
+    browser = Client(enforce_csrf_checks=True, REMOTE_ADDR=address)
+
+    form = browser.get("/accounts/login/")
+    token = CSRF_FIELD.search(form.content.decode()).group(1)
+    response = browser.post(
+        "/accounts/login/", {"login": email, "password": PASSWORD, "csrfmiddlewaretoken": token}
+    )
+    if response.status_code != 302 or response["Location"] != "/account/":
+        raise RuntimeError(f"login did not succeed: {response.status_code}")
+
+
+def timed(action, seconds: float, first_number: int) -> tuple[int, float]:
+    count = 0
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        action(first_number + count)
+        count += 1
+    return count, elapsed
+
+
+def interleaved_rates(first, second, *, seconds: float, rounds: int = 8):
+    """Alternate short slices of both measures, so that load elsewhere on the machine during
+    the run weighs on both alike instead of on whichever ran at the wrong moment."""
+    totals = {"first": [0, 0.0], "second": [0, 0.0]}
+    for _ in range(rounds):
+        for name, action in (("first", first), ("second", second)):
+            count, elapsed = timed(action, seconds / rounds, totals[name][0])
+            totals[name][0] += count
+            totals[name][1] += elapsed
+    return [(count / elapsed, count) for count, elapsed in totals.values()]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each measure")
+    args = parser.parse_args()
+
+    with throwaway_database():
+        from allauth.account.models import EmailAddress
+
+        from apps.accounts.models import User
+
+        user = User.objects.create_user("bench@example.com", PASSWORD)
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+        hasher = Argon2idHasher()
+        encoded = user.password
+
+        def verify(_):
+            if not hasher.verify(PASSWORD, encoded):
+                raise RuntimeError("verify failed")
+
+        def login(number):
+            full_login(number, user.email)
+
+        # Warm both paths (imports, template loading, connection) before measuring.
+        timed(verify, 1.0, 0)
+        timed(login, 1.0, 1_000_000)
+
+        (verify_rate, verifies), (login_rate, logins) = interleaved_rates(
+            verify, login, seconds=args.seconds
+        )
+        params = f"m={hasher.memory_cost} KiB, t={hasher.time_cost}, p={hasher.parallelism}"
+
+    print(f"database: {describe_database()}")
+    print(f"argon2id parameters: {params}")
+    print(f"bare verify:  {verify_rate:8.1f} /s  ({verifies} in {args.seconds:.0f} s)")
+    print(f"full login:   {login_rate:8.1f} /s  ({logins} in {args.seconds:.0f} s)")
+    print(f"ratio login/verify: {login_rate / verify_rate:.2f}  (target >= 0.80)")
+
+
+if __name__ == "__main__":
+    main()
