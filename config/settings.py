@@ -12,6 +12,7 @@ The table in the README lists every variable read here.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -85,11 +86,21 @@ INSTALLED_APPS = [
     "apps.gdpr",
     "apps.pci",
     "apps.partners",
+    # Partner API: REST framework, schema and docs, OAuth2 for machine clients, CORS.
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
+    "oauth2_provider",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, so that answers to preflight requests carry the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "apps.core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -315,4 +326,94 @@ LOGGING = {
         # Request errors are logged by our own middleware with a request id, scrubbed.
         "django.request": {"level": "ERROR"},
     },
+}
+
+# --- Partner API -------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.api.authentication.PartnerClientAuthentication",
+        "apps.api.authentication.UserTokenAuthentication",
+    ],
+    # Deny by default: every view opens itself up explicitly.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.PortalCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.api.throttling.AddressRateThrottle",
+        "apps.api.throttling.ClientRateThrottle",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per minute, read on every request so that an operator can tune them per deployment.
+PORTAL_API_RATE_PER_ADDRESS = env_int("PORTAL_API_RATE_PER_ADDRESS", 600, minimum=1)
+PORTAL_API_RATE_PER_CLIENT = env_int("PORTAL_API_RATE_PER_CLIENT", 1200, minimum=1)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portal partner API",
+    "DESCRIPTION": "Customers, permission checks and account data for partner systems.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served from the sidecar package through our own static files: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.add_error_responses",
+    ],
+}
+
+# Browsers may call the API only from origins an operator listed.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+
+# Machine clients: OAuth2 client credentials with opaque, short-lived, revocable tokens.
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "customers:read": "Read your customers",
+        "customers:personal": "Read and write your customers' personal fields",
+        "customers:write": "Create and change your customers",
+        "events:write": "Send security events",
+        "authz:check": "Check permissions",
+    },
+    "DEFAULT_SCOPES": ["customers:read"],
+    "SCOPES_BACKEND_CLASS": "apps.partners.scopes.PartnerApplicationScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("PORTAL_OAUTH_TOKEN_SECONDS", 600, minimum=60),
+}
+
+# Named so that migrations pointing at the application model resolve (stock model).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
+# User clients: short JWT access tokens bound to a server-side token session (apps.api).
+PORTAL_JWT_ACCESS_SECONDS = env_int("PORTAL_JWT_ACCESS_SECONDS", 300, minimum=30)
+if PORTAL_JWT_ACCESS_SECONDS > 15 * 60:
+    raise ImproperlyConfigured("PORTAL_JWT_ACCESS_SECONDS may be at most 900 (15 minutes)")
+PORTAL_JWT_REFRESH_SECONDS = env_int("PORTAL_JWT_REFRESH_SECONDS", 14 * 24 * 3600, minimum=300)
+PORTAL_JWT_SIGNING_KEY = env_secret("PORTAL_JWT_SIGNING_KEY") or SECRET_KEY
+PORTAL_JWT_ISSUER = env_str("PORTAL_JWT_ISSUER", "portal")
+PORTAL_JWT_AUDIENCE = env_str("PORTAL_JWT_AUDIENCE", "portal-api")
+
+# Only mounted by bench/api.py: the same list with no security, to measure what security costs.
+PORTAL_API_BENCH_VIEWS = env_bool("PORTAL_API_BENCH_VIEWS") and not PRODUCTION
+SIMPLE_JWT = {
+    # One algorithm, named here: PyJWT refuses any token whose header names another, `none`
+    # included.
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": PORTAL_JWT_SIGNING_KEY,
+    "AUDIENCE": PORTAL_JWT_AUDIENCE,
+    "ISSUER": PORTAL_JWT_ISSUER,
+    "LEEWAY": 0,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=PORTAL_JWT_ACCESS_SECONDS),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=PORTAL_JWT_REFRESH_SECONDS),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "UPDATE_LAST_LOGIN": False,
+    "ROTATE_REFRESH_TOKENS": True,
 }

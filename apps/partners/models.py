@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from oauth2_provider.settings import oauth2_settings
 
 
 class Partner(models.Model):
@@ -25,7 +26,7 @@ class Customer(models.Model):
         related_name="customer_records",
     )
     reference = models.CharField(max_length=64, help_text="The partner's own id for this person")
-    display_name = models.CharField(max_length=200)
+    display_name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -36,3 +37,26 @@ class Customer(models.Model):
 
     def __str__(self):
         return f"customer #{self.pk}"
+
+
+class PartnerApplication(models.Model):
+    """Ties an OAuth2 application to the partner it acts for, and caps the scopes it may get.
+
+    The application's user is the partner's service user: machine clients act as it, and its
+    role bindings are scoped to `partner:<id>`. A token's scopes can only narrow that.
+    """
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="partner_link"
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="applications")
+    scopes = models.CharField(
+        max_length=500, help_text="Space-separated scopes this application may be granted"
+    )
+
+    def __str__(self):
+        return f"application #{self.application_id} of partner #{self.partner_id}"
+
+    @property
+    def scope_set(self) -> set[str]:
+        return set(self.scopes.split())

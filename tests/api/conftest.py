@@ -1,0 +1,95 @@
+"""People and clients of the partner API tests.
+
+Acme is a partner with two machine clients: Acme's CRM (read, write and personal fields) and
+Acme's reporting job (read only, no personal fields). Globex is another partner whose data Acme
+must never see. Casey is an end user with a password (tests/conftest.py).
+"""
+
+import base64
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from apps.partners.models import Partner
+from apps.partners.services import register_partner_application
+from tests.support import STRONG_PASSWORD
+
+ALL_CUSTOMER_SCOPES = {"customers:read", "customers:write", "customers:personal"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters():
+    # Rate limits and lockouts live in the cache; each test starts with none spent.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class Client:
+    """A registered machine client: its id, its one-time secret, its partner."""
+
+    def __init__(self, application, secret, partner):
+        self.application = application
+        self.client_id = application.client_id
+        self.secret = secret
+        self.partner = partner
+
+    def basic_auth(self) -> str:
+        pair = f"{self.client_id}:{self.secret}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+
+
+def register(partner, name, scopes):
+    application, secret = register_partner_application(
+        partner, name=name, scopes=scopes, actor="test"
+    )
+    return Client(application, secret, partner)
+
+
+@pytest.fixture
+def acme(db):
+    return Partner.objects.create(name="Acme")
+
+
+@pytest.fixture
+def globex(db):
+    return Partner.objects.create(name="Globex")
+
+
+@pytest.fixture
+def acme_crm(acme):
+    return register(acme, "Acme CRM", ALL_CUSTOMER_SCOPES)
+
+
+@pytest.fixture
+def acme_reporting(acme):
+    return register(acme, "Acme reporting", {"customers:read"})
+
+
+@pytest.fixture
+def globex_crm(globex):
+    return register(globex, "Globex CRM", ALL_CUSTOMER_SCOPES)
+
+
+def client_token(client: Client, scope: str | None = None) -> str:
+    """A client-credentials token from /o/token/, through Django's test client."""
+    api = APIClient()
+    data = {"grant_type": "client_credentials"}
+    if scope is not None:
+        data["scope"] = scope
+    response = api.post("/o/token/", data, HTTP_AUTHORIZATION=client.basic_auth())
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+def api_as(token: str) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return api
+
+
+def password_login(email: str, password: str = STRONG_PASSWORD, **extra):
+    return APIClient().post(
+        "/api/v1/auth/token/", {"email": email, "password": password}, format="json", **extra
+    )

@@ -1,0 +1,133 @@
+"""The API base every endpoint shares: schema, docs, errors, paging, request ids, CORS, rates."""
+
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.partners.models import Customer
+from tests.api.conftest import api_as, client_token
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_lists_every_endpoint_with_the_error_body():
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    for path in ["/api/v1/customers/", "/api/v1/auth/token/", "/api/v1/me/", "/api/v1/health/"]:
+        assert path in schema["paths"]
+    listing = schema["paths"]["/api/v1/customers/"]["get"]["responses"]
+    assert listing["401"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    assert "partnerClient" in schema["components"]["securitySchemes"]
+
+
+def test_the_docs_page_loads_its_assets_from_our_own_static_files():
+    page = APIClient().get("/api/docs/").content.decode()
+
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources, page
+    assert all(source.startswith("/static/") for source in sources), sources
+
+
+def test_invalid_fields_are_reported_in_the_one_error_shape():
+    response = APIClient().post("/api/v1/auth/token/", {"email": ""}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["message"]
+    assert set(body["fields"]) == {"email", "password"}
+
+
+def test_a_request_without_credentials_is_401_in_the_one_error_shape():
+    response = APIClient().get("/api/v1/customers/")
+
+    assert response.status_code == 401
+    assert set(response.json()) == {"code", "message", "fields"}
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_malformed_json_body_is_400_not_500():
+    response = APIClient().post(
+        "/api/v1/auth/token/", data=b'{"email": ', content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_the_request_id_is_echoed_in_a_header():
+    response = APIClient().get("/api/v1/health/", HTTP_X_REQUEST_ID="trace-123")
+
+    assert response["X-Request-ID"] == "trace-123"
+
+
+def test_customer_lists_are_paged_with_opaque_cursors(acme, acme_crm):
+    for number in range(3):
+        Customer.objects.create(partner=acme, reference=f"ref-{number}")
+    api = api_as(client_token(acme_crm))
+
+    first = api.get("/api/v1/customers/", {"page_size": 2}).json()
+    second = api.get(first["next"]).json()
+
+    assert [row["reference"] for row in first["results"]] == ["ref-2", "ref-1"]
+    assert [row["reference"] for row in second["results"]] == ["ref-0"]
+    assert "cursor=" in first["next"]
+
+
+def test_a_broken_cursor_is_refused_not_a_server_error(acme_crm):
+    api = api_as(client_token(acme_crm))
+
+    assert api.get("/api/v1/customers/", {"cursor": "%%%not-base64"}).status_code == 404
+
+
+def test_too_many_requests_from_one_address_get_429_with_retry_after(settings):
+    settings.PORTAL_API_RATE_PER_ADDRESS = 3
+    api = APIClient()
+
+    answers = [api.get("/api/v1/health/").status_code for _ in range(4)]
+
+    assert answers[:3] == [200, 200, 200]
+    assert answers[3] == 429
+    refused = api.get("/api/v1/health/")
+    assert int(refused["Retry-After"]) > 0
+    assert refused.json()["code"] == "throttled"
+
+
+def test_the_address_limit_ignores_a_forged_forwarded_header(settings):
+    settings.PORTAL_API_RATE_PER_ADDRESS = 2
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 0
+    api = APIClient()
+
+    answers = [
+        api.get("/api/v1/health/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
+        for n in range(3)
+    ]
+
+    assert answers == [200, 200, 429]
+
+
+def test_one_client_is_limited_whatever_address_it_calls_from(settings, acme_crm):
+    settings.PORTAL_API_RATE_PER_CLIENT = 2
+    api = api_as(client_token(acme_crm))
+
+    answers = [
+        api.get("/api/v1/customers/", REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(3)
+    ]
+
+    assert answers == [200, 200, 429]
+
+
+def test_cors_answers_only_configured_origins(settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://partner.example"]
+    api = APIClient()
+
+    allowed = api.get("/api/v1/health/", HTTP_ORIGIN="https://partner.example")
+    other = api.get("/api/v1/health/", HTTP_ORIGIN="https://attacker.example")
+
+    assert allowed["Access-Control-Allow-Origin"] == "https://partner.example"
+    assert "Access-Control-Allow-Origin" not in other
