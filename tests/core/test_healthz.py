@@ -18,8 +18,10 @@ def test_health_reports_every_service_up(client):
 
 def test_health_is_503_when_the_broker_does_not_answer(client, monkeypatch):
     # Port 9 on loopback: nothing listens there, so the connection is refused at once.
-    unreachable = Celery("unreachable", broker="redis://127.0.0.1:9/0")
-    monkeypatch.setattr(views, "celery_app", unreachable)
+    # Celery lets CELERY_BROKER_URL in the environment win over configuration, so set both. The
+    # stand-in app must not become the current app, or shared tasks would follow it.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")
+    monkeypatch.setattr(views, "celery_app", Celery("unreachable", set_as_current=False))
 
     response = client.get("/healthz")
 
