@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Reads of access-logged encrypted fields become one data.access event per request.
+    "apps.core.crypto.audit.DataAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -304,6 +306,19 @@ if PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The health endpoint is probed over plain HTTP from inside the deployment.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Encryption keys and data classification ---------------------------------------------
+
+# Named Tink keysets (see apps/core/crypto/keyring.py): PORTAL_KEYSET_<NAME> holds the keyset's
+# JSON, or PORTAL_KEYSET_<NAME>_FILE a path to it; optionally wrapped by PORTAL_MASTER_KEYSET.
+# Development generates missing ones in this folder; production refuses to start without them.
+PORTAL_KEYSET_DIR = Path(env_str("PORTAL_KEYSET_DIR") or VAR_DIR / "keysets")
+PORTAL_KEYSET_NAMES = ["pii", "pii-index", "pci", "pci-index"]
+for _keyset in PORTAL_KEYSET_NAMES:
+    _variable = "PORTAL_KEYSET_" + _keyset.upper().replace("-", "_")
+    _require(_variable, env_str(_variable) or env_str(f"{_variable}_FILE"))
+# Where this deployment stores data; fields whose classification excludes it fail the checks.
+PORTAL_DATA_REGION = env_str("PORTAL_DATA_REGION", "eu")
 
 # --- Logging -----------------------------------------------------------------------------
 

@@ -4,6 +4,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.accounts.identifiers import normalize_email
+from apps.core.classification import classified, confidential, internal, restricted
+from apps.core.crypto import (
+    BlindIndexField,
+    EncryptedDateField,
+    EncryptedModel,
+    EncryptedTextField,
+)
 
 
 class UserManager(BaseUserManager):
@@ -57,3 +64,64 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
+
+
+def normalize_phone(value: str) -> str:
+    """Digits only, keeping a leading "+": "+44 20-7946 0000" and "+442079460000" are one."""
+    text = str(value).strip()
+    digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+    return ("+" + digits if text.startswith("+") else digits) if digits else ""
+
+
+def normalize_national_id(value: str) -> str:
+    """Letters and digits only, upper case: "ab 12-34-56 c" and "AB123456C" are one."""
+    return "".join(ch for ch in str(value) if ch.isascii() and ch.isalnum()).upper()
+
+
+PERSONAL_DETAIL_RETENTION_DAYS = 3 * 365
+
+
+@classified(
+    personal=True,
+    subject="user",
+    retention_anchor="updated_at",
+    fields={
+        "id": internal(),
+        "row_nonce": internal(),
+        "user": internal(),
+        "first_name": confidential(access_logged=True),
+        "last_name": confidential(access_logged=True),
+        "phone": confidential(access_logged=True),
+        "phone_index": internal(),
+        "date_of_birth": confidential(
+            access_logged=True, retention_days=PERSONAL_DETAIL_RETENTION_DAYS
+        ),
+        "address": confidential(access_logged=True, retention_days=PERSONAL_DETAIL_RETENTION_DAYS),
+        "national_id": restricted(access_logged=True),
+        "national_id_index": internal(),
+        "updated_at": internal(),
+    },
+)
+class Profile(EncryptedModel):
+    """A person's own details, each stored encrypted under the pii keyset.
+
+    The phone number and national id can be found by exact value through their blind indexes
+    (staff search by phone; a national id belongs to one person only). Date of birth and
+    address are cleared three years after the profile was last confirmed or changed.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    first_name = EncryptedTextField(max_length=150, blank=True, null=True)
+    last_name = EncryptedTextField(max_length=150, blank=True, null=True)
+    phone = EncryptedTextField(max_length=32, blank=True, null=True)
+    phone_index = BlindIndexField(source="phone", normalizer=normalize_phone)
+    date_of_birth = EncryptedDateField(blank=True, null=True)
+    address = EncryptedTextField(max_length=500, blank=True, null=True)
+    national_id = EncryptedTextField(max_length=32, blank=True, null=True)
+    national_id_index = BlindIndexField(
+        source="national_id", normalizer=normalize_national_id, unique=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"profile of user #{self.user_id}"

@@ -1,4 +1,4 @@
-"""Cross-cutting pieces no app owns: client addresses, request context, health."""
+"""Cross-cutting pieces no app owns: client addresses, request context, health, encryption."""
 
 from django.apps import AppConfig
 
@@ -7,3 +7,13 @@ class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        from django.conf import settings
+
+        from apps.core import classification  # noqa: F401 - registers the system check
+        from apps.core.crypto.keyring import default_keyring
+
+        if settings.PRODUCTION:
+            # A missing or malformed keyset stops the process now, not at the first request.
+            default_keyring().load_all()

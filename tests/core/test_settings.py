@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from apps.core.crypto.keyring import KEYSETS, env_name, generate_keyset_json
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "PORTAL_ENV": "production",
@@ -13,6 +15,8 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    # Real keysets, freshly generated: production parses every one of them at start-up.
+    **{env_name(name): generate_keyset_json(name) for name in KEYSETS},
 }
 
 
@@ -38,7 +42,8 @@ def test_the_production_deploy_check_reports_nothing():
 
 
 def test_production_refuses_to_start_without_each_required_setting():
-    for missing in ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]:
+    required = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]
+    for missing in [*required, "PORTAL_KEYSET_PII", "PORTAL_KEYSET_PCI_INDEX"]:
         env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
 
         result = run_manage("check", env=env)
@@ -69,3 +74,19 @@ def test_a_malformed_number_is_refused_at_start_up():
 
     assert result.returncode != 0
     assert "PORTAL_TRUSTED_PROXY_COUNT must be a whole number" in result.stderr
+
+
+def test_production_refuses_a_keyset_that_is_not_one():
+    result = run_manage("check", env={**PRODUCTION_ENV, "PORTAL_KEYSET_PII": '{"key": []}'})
+
+    assert result.returncode != 0
+    assert "keyset 'pii' from PORTAL_KEYSET_PII is not a valid Tink keyset" in result.stderr
+
+
+def test_production_refuses_the_card_keyset_in_place_of_the_index_keyset():
+    env = {**PRODUCTION_ENV, "PORTAL_KEYSET_PII_INDEX": PRODUCTION_ENV["PORTAL_KEYSET_PCI"]}
+
+    result = run_manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "keyset 'pii-index' must hold only HmacPrfKey keys" in result.stderr

@@ -1,0 +1,447 @@
+"""Model fields whose values are stored encrypted, and keyed blind indexes to find them.
+
+Each value is sealed with AES-256-GCM from a Tink keyset. The associated data binds the
+ciphertext to its place: ``<app>.<model>|<field>|<row nonce>``. A ciphertext copied into
+another column or another row therefore fails to decrypt instead of showing the wrong
+person's data.
+
+Why a row nonce and not the primary key: most tables get their id from the database during the
+INSERT, after the value must already be sealed. Sealing after the insert would need a second
+UPDATE and leave a window with an unbound value. Every model with encrypted fields therefore
+carries ``row_nonce``, a random UUID set when the object is created in Python (see
+``EncryptedModel``). It is unique, so two rows cannot share one binding, and it survives dumps,
+restores and renumbering of ids.
+
+Values are decrypted lazily, on first attribute access, by the field's descriptor (which, unlike
+``from_db_value``, knows the row). A value that is never read is never decrypted and, when the
+object is saved again, is written back as the same ciphertext.
+
+The database only ever sees ciphertext, so it cannot compare, search or sort these columns.
+Every lookup except ``isnull`` is refused, and so is ordering, with a message pointing to the
+blind index, rather than quietly comparing ciphertext. ``QuerySet.update()`` and
+``bulk_update()`` cannot bind a value to each row and are refused too, except to set NULL.
+"""
+
+import datetime
+import json
+import uuid
+
+import tink
+from django import forms
+from django.core import checks, exceptions, validators
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models.expressions import Col
+from django.db.models.lookups import In, IsNull
+from django.db.models.query_utils import DeferredAttribute
+
+from apps.core.crypto import audit
+from apps.core.crypto.keyring import default_keyring, key_id_of
+
+ROW_NONCE_FIELD = "row_nonce"
+# Blind-index values are "<key id, 8 hex digits>:<16-byte keyed hash, hex>".
+INDEX_DIGEST_BYTES = 16
+INDEX_LENGTH = 8 + 1 + 2 * INDEX_DIGEST_BYTES
+
+
+class EncryptedFieldError(exceptions.FieldError):
+    """An operation the database cannot do on ciphertext was asked of an encrypted field."""
+
+
+class DecryptionError(Exception):
+    """A stored value could not be decrypted: altered, moved, or sealed with a missing key."""
+
+
+class Sealed:
+    """A ciphertext as loaded from the database, not yet opened. Never shows its bytes."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __repr__(self):
+        return "<encrypted value>"
+
+    __str__ = __repr__
+
+
+class Ciphertext(bytes):
+    """Bytes sealed by ``EncryptedField.pre_save``: the only bytes the field will store."""
+
+
+class _SealedAttribute(DeferredAttribute):
+    """Opens the stored ciphertext on first read; keeps blind indexes in step with writes."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if isinstance(value, Sealed):
+            value = self.field.open(instance, value)
+            instance.__dict__[self.field.attname] = value
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+        if not isinstance(value, Sealed):
+            for index in self.field.blind_indexes:
+                _stale_indexes(instance).add(index.attname)
+
+
+def _stale_indexes(instance) -> set:
+    return instance.__dict__.setdefault("_stale_blind_indexes", set())
+
+
+class _RefusedColumn(Col):
+    """The column of an encrypted field: ordering by it resolves it, which is refused."""
+
+    def resolve_expression(self, *args, **kwargs):
+        raise EncryptedFieldError(self.target.refusal("order by"))
+
+
+class _SealedIsNull(IsNull):
+    """NULL or not is the one question the database can answer about ciphertext."""
+
+    def process_lhs(self, compiler, connection, lhs=None):
+        # The column is compiled as it is; resolving it again would count as ordering by it.
+        return compiler.compile(self.lhs)
+
+
+class EncryptedField(models.Field):
+    """Base of the encrypted fields; subclasses say how a value becomes bytes and back."""
+
+    descriptor_class = _SealedAttribute
+    empty_strings_allowed = False
+    form_class = forms.CharField
+
+    def __init__(self, *args, keyset: str = "pii", **kwargs):
+        for refused in ("unique", "db_index", "primary_key"):
+            if kwargs.get(refused):
+                raise EncryptedFieldError(
+                    f"an encrypted field cannot be {refused}: ciphertext differs every time; "
+                    "declare a BlindIndexField beside it instead"
+                )
+        self.keyset = keyset
+        self.blind_indexes: list[BlindIndexField] = []
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.keyset != "pii":
+            kwargs["keyset"] = self.keyset
+        return name, path, args, kwargs
+
+    def get_internal_type(self):
+        return "BinaryField"
+
+    def check(self, **kwargs):
+        errors = super().check(**kwargs)
+        names = {field.name for field in self.model._meta.get_fields()}
+        if ROW_NONCE_FIELD not in names:
+            errors.append(
+                checks.Error(
+                    f"{self.model._meta.label} has encrypted fields but no {ROW_NONCE_FIELD}",
+                    hint="Inherit from apps.core.crypto.EncryptedModel.",
+                    obj=self,
+                    id="core.E101",
+                )
+            )
+        return errors
+
+    # --- Encoding, per subclass ---------------------------------------------------------
+
+    def to_bytes(self, value) -> bytes:
+        return str(value).encode()
+
+    def from_bytes(self, data: bytes):
+        return data.decode()
+
+    # --- Sealing and opening ------------------------------------------------------------
+
+    def associated_data(self, instance) -> bytes:
+        nonce = getattr(instance, ROW_NONCE_FIELD)
+        return f"{self.model._meta.concrete_model._meta.label_lower}|{self.name}|{nonce}".encode()
+
+    def seal(self, instance, value) -> Ciphertext:
+        aead = default_keyring().aead(self.keyset)
+        return Ciphertext(aead.encrypt(self.to_bytes(value), self.associated_data(instance)))
+
+    def open(self, instance, sealed: Sealed):
+        """Decrypt a loaded value for a reader; access-logged fields record the read."""
+        plaintext = self._decrypt(instance, sealed.data)
+        policy = getattr(self.model, "data_classification", None)
+        if policy is not None and policy.is_access_logged(self.name):
+            audit.record_read(
+                model=self.model._meta.label,
+                field_name=self.name,
+                pk=instance.pk,
+                subject=policy.subject_of(instance),
+            )
+        return self.from_bytes(plaintext)
+
+    def _decrypt(self, instance, data: bytes) -> bytes:
+        label = self.model._meta.label
+        try:
+            return (
+                default_keyring().aead(self.keyset).decrypt(data, self.associated_data(instance))
+            )
+        except tink.TinkError:
+            key_id = key_id_of(data)
+            known = {key.key_id for key in default_keyring().keys(self.keyset)}
+            reason = "key missing from keyset" if key_id not in known else "authentication failed"
+            audit.record_failure(
+                model=label, field=self.name, pk=instance.pk, key_id=key_id, reason=reason
+            )
+            raise DecryptionError(
+                f"{label}.{self.name} of row {instance.pk} cannot be decrypted ({reason}, key "
+                f"{key_id}): the value was altered, copied from another row or column, or "
+                f"sealed with a key the {self.keyset!r} keyset no longer holds"
+            ) from None
+
+    def reseal(self, instance, sealed: bytes, primary_key_id: int) -> bytes | None:
+        """New ciphertext under the primary key, or None if it already is (used by rotation)."""
+        if key_id_of(sealed) == primary_key_id:
+            return None
+        plaintext = self._decrypt(instance, sealed)
+        aead = default_keyring().aead(self.keyset)
+        return aead.encrypt(plaintext, self.associated_data(instance))
+
+    def plaintext_for_index(self, instance):
+        """The value without recording a read: blind indexes are computed, not shown."""
+        value = instance.__dict__.get(self.attname)
+        if isinstance(value, Sealed):
+            return self.from_bytes(self._decrypt(instance, value.data))
+        return value
+
+    # --- Django plumbing ----------------------------------------------------------------
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return Sealed(bytes(value))
+
+    def pre_save(self, model_instance, add):
+        value = model_instance.__dict__.get(self.attname)
+        if value is None:
+            return None
+        if isinstance(value, Sealed):
+            # Never read since it was loaded: write back the same ciphertext.
+            return Ciphertext(value.data)
+        return self.seal(model_instance, self.to_python(value))
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        if isinstance(value, Ciphertext):
+            return connection.Database.Binary(bytes(value))
+        raise EncryptedFieldError(
+            f"{self.model._meta.label}.{self.name} is written through Model.save(), which binds "
+            "each value to its row; QuerySet.update() and bulk_update() can only set it to None"
+        )
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "isnull":
+            return _SealedIsNull
+        raise EncryptedFieldError(self.refusal(f"filter with __{lookup_name}"))
+
+    def get_transform(self, lookup_name):
+        raise EncryptedFieldError(self.refusal(f"filter with __{lookup_name}"))
+
+    def get_col(self, alias, output_field=None):
+        if output_field is None:
+            output_field = self
+        return _RefusedColumn(alias, self, output_field)
+
+    def refusal(self, what: str) -> str:
+        indexes = ", ".join(f"{index.name}__matches" for index in self.blind_indexes)
+        advice = (
+            f"search through its blind index ({indexes})"
+            if indexes
+            else "declare a BlindIndexField for it to search by exact value"
+        )
+        return (
+            f"Cannot {what} on {self.model._meta.label}.{self.name}: it is encrypted, so the "
+            f"database holds only ciphertext; {advice}"
+        )
+
+    def value_to_string(self, obj):
+        return self.value_from_object(obj)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": self.form_class, **kwargs})
+
+
+class EncryptedTextField(EncryptedField):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.max_length is not None:
+            self.validators.append(validators.MaxLengthValidator(self.max_length))
+
+    def to_python(self, value):
+        if value is None or isinstance(value, str):
+            return value
+        return str(value)
+
+    def formfield(self, **kwargs):
+        if self.max_length:
+            kwargs.setdefault("max_length", self.max_length)
+        return super().formfield(**kwargs)
+
+
+class EncryptedEmailField(EncryptedTextField):
+    default_validators = [validators.validate_email]
+    form_class = forms.EmailField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(*args, **kwargs)
+
+
+class EncryptedDateField(EncryptedField):
+    form_class = forms.DateField
+
+    def to_bytes(self, value) -> bytes:
+        return self.to_python(value).isoformat().encode()
+
+    def from_bytes(self, data: bytes):
+        return datetime.date.fromisoformat(data.decode())
+
+    def to_python(self, value):
+        if value is None or (
+            isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+        ):
+            return value
+        return models.DateField().to_python(value)
+
+
+class EncryptedJSONField(EncryptedField):
+    form_class = forms.JSONField
+
+    def to_bytes(self, value) -> bytes:
+        return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+    def from_bytes(self, data: bytes):
+        return json.loads(data)
+
+    def to_python(self, value):
+        return value
+
+
+class EncryptedModel(models.Model):
+    """Gives a model the random per-row value its encrypted fields bind ciphertext to."""
+
+    row_nonce = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+# --- Blind indexes ---------------------------------------------------------------------
+
+
+class _BlindIndexAttribute(DeferredAttribute):
+    """Recomputes the index on read when its source was assigned since."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        stale = instance.__dict__.get("_stale_blind_indexes")
+        if stale and self.field.attname in stale:
+            stale.discard(self.field.attname)
+            instance.__dict__[self.field.attname] = self.field.compute(instance)
+        return super().__get__(instance, cls)
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
+
+class BlindIndexField(models.CharField):
+    """A keyed hash (Tink PRF) of a normalised encrypted value, for exact search and uniqueness.
+
+    ``normalizer`` says which spellings count as the same value (e.g. a phone number with or
+    without spaces); it is part of the field's declaration, so every writer and every search
+    agrees. The hash is keyed by the ``pii-index`` keyset and prefixed with the key's id, so
+    after that keyset's primary key changes, ``__matches`` still finds values hashed under the
+    older keys until the rotation has recomputed them.
+    """
+
+    descriptor_class = _BlindIndexAttribute
+
+    def __init__(self, *args, source: str = "", normalizer=None, keyset: str = "pii-index", **kw):
+        self.source = source
+        self.normalizer = normalizer
+        self.keyset = keyset
+        kw["max_length"] = INDEX_LENGTH
+        kw.setdefault("null", True)
+        kw.setdefault("editable", False)
+        if not kw.get("unique"):
+            kw.setdefault("db_index", True)
+        super().__init__(*args, **kw)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("max_length", None)
+        kwargs["source"] = self.source
+        if self.keyset != "pii-index":
+            kwargs["keyset"] = self.keyset
+        # The normaliser is code, not schema: migrations need not carry it.
+        return name, path, args, kwargs
+
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        if not cls._meta.abstract:
+            models.signals.class_prepared.connect(self._attach, sender=cls, weak=False)
+
+    def _attach(self, sender, **kwargs):
+        source = sender._meta.get_field(self.source)
+        if not isinstance(source, EncryptedField):
+            raise EncryptedFieldError(
+                f"{sender._meta.label}.{self.name}: source must be encrypted"
+            )
+        source.blind_indexes.append(self)
+
+    @property
+    def domain(self) -> bytes:
+        # Each index column hashes in its own domain: equal values in two columns do not
+        # produce equal index values, so columns cannot be joined on them.
+        return f"{self.model._meta.concrete_model._meta.label_lower}|{self.name}|".encode()
+
+    def normalize(self, value) -> str | None:
+        if value is None:
+            return None
+        text = self.normalizer(value) if self.normalizer else str(value)
+        return text or None
+
+    def digest(self, normalized: str, *, key_id: int | None = None) -> str:
+        prf_set = default_keyring().prf_set(self.keyset)
+        key_id = prf_set.primary_id() if key_id is None else key_id
+        mac = prf_set.all()[key_id].compute(self.domain + normalized.encode(), INDEX_DIGEST_BYTES)
+        return f"{key_id:08x}:{mac.hex()}"
+
+    def compute(self, instance) -> str | None:
+        source = self.model._meta.get_field(self.source)
+        normalized = self.normalize(source.plaintext_for_index(instance))
+        return None if normalized is None else self.digest(normalized)
+
+    def candidates(self, value) -> list[str]:
+        """The index values ``value`` may be stored as: one per key of the index keyset."""
+        normalized = self.normalize(value)
+        if normalized is None:
+            return []
+        prf_set = default_keyring().prf_set(self.keyset)
+        return [self.digest(normalized, key_id=key_id) for key_id in prf_set.all()]
+
+    def pre_save(self, model_instance, add):
+        return getattr(model_instance, self.attname)
+
+
+@BlindIndexField.register_lookup
+class Matches(In):
+    """``filter(phone_index__matches="+44 20 7946 0000")``: exact match of a plaintext value."""
+
+    lookup_name = "matches"
+
+    def get_prep_lookup(self):
+        self.rhs = self.lhs.output_field.candidates(self.rhs) or [""]
+        return super().get_prep_lookup()
