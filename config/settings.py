@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "guardian",
     "django_celery_beat",
     "apps.core",
     "apps.accounts",
@@ -111,6 +112,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Records access denials after the request's transaction, so a rollback cannot lose them.
+    "apps.rbac.middleware.DenialAuditMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -449,4 +452,23 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
     "ROTATE_REFRESH_TOKENS": True,
+}
+
+# --- Access control ----------------------------------------------------------------------
+
+# Object grants are django-guardian rows, reached only through apps.rbac. Guardian's own
+# anonymous user is not created: anonymous visitors are denied before any grant is read.
+ANONYMOUS_USER_NAME = None
+# Guardian's backend answers user.has_perm(perm, obj); nothing here asks that, on purpose: every
+# object check goes through apps.rbac.services.authorize().
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "guardian.W001"]
+# Accounts unused for this many days are disabled and lose their roles (a daily beat task).
+RBAC_INACTIVE_ACCOUNT_DAYS = env_int("RBAC_INACTIVE_ACCOUNT_DAYS", 90, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "rbac-expire-bindings": {"task": "apps.rbac.tasks.expire_role_bindings", "schedule": 300.0},
+    "rbac-disable-inactive-accounts": {
+        "task": "apps.rbac.tasks.disable_inactive_accounts",
+        "schedule": 24 * 60 * 60.0,
+    },
 }

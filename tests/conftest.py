@@ -53,6 +53,17 @@ def _purge_test_queue_at_exit():
         connection.default_channel.queue_purge(TEST_QUEUE)
 
 
+# --- Access control ----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _forget_access_decisions():
+    """Each test starts with no cached access decisions: ids recur across test databases."""
+    from apps.rbac import versions
+
+    versions.forget_everything()
+
+
 # --- People ------------------------------------------------------------------------------
 
 
