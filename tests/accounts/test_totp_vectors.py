@@ -35,9 +35,7 @@ def test_the_device_accepts_each_rfc_6238_eight_digit_vector(monkeypatch, moment
 
 
 @pytest.mark.parametrize(("moment", "expected"), RFC_VECTORS)
-def test_the_portal_check_accepts_the_six_digit_form_of_each_vector(
-    monkeypatch, moment, expected
-):
+def test_the_portal_check_accepts_the_six_digit_form_of_each_vector(monkeypatch, moment, expected):
     # A six-digit code is the same HOTP value reduced modulo 10^6: the vector's last six digits.
     user = make_person("vera@example.com")
     TOTPDevice.objects.create(user=user, key=binascii.hexlify(RFC_SECRET).decode(), confirmed=True)
@@ -48,7 +46,9 @@ def test_the_portal_check_accepts_the_six_digit_form_of_each_vector(
     assert result.accepted
 
 
-@pytest.mark.parametrize(("offset", "accepted"), [(-30, True), (30, True), (-60, False), (60, False)])
+@pytest.mark.parametrize(
+    ("offset", "accepted"), [(-30, True), (30, True), (-60, False), (60, False)]
+)
 def test_a_code_is_accepted_one_step_either_side_and_no_further(monkeypatch, offset, accepted):
     user = make_person("vera@example.com")
     TOTPDevice.objects.create(user=user, key=binascii.hexlify(RFC_SECRET).decode(), confirmed=True)
