@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django_otp.admin import OTPAdminSite
 
@@ -23,7 +24,7 @@ class PortalAdminSite(OTPAdminSite):
     def __init__(self, name="admin"):
         super().__init__(name)
 
-    @never_cache
+    @method_decorator(never_cache)
     def login(self, request, extra_context=None):
         next_url = request.GET.get("next", "")
         if not is_local_path(next_url):

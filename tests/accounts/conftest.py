@@ -10,4 +10,3 @@ def _fresh_rate_limits():
     otherwise answer 429 for reasons that have nothing to do with the test.
     """
     cache.clear()
-    yield
