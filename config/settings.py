@@ -70,7 +70,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 PORTAL_TRUSTED_PROXY_COUNT = env_int("PORTAL_TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site is the OTP admin site of apps.accounts: no staff page without a second factor.
+    "apps.accounts.admin_apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,6 +96,10 @@ INSTALLED_APPS = [
     "corsheaders",
     "oauth2_provider",
     "apps.api",
+    # --- Second factors and sessions (MFA) ---
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "allauth.usersessions",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +119,10 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Records access denials after the request's transaction, so a rollback cannot lose them.
     "apps.rbac.middleware.DenialAuditMiddleware",
+    # --- Second factors and sessions (MFA) ---
+    "django_otp.middleware.OTPMiddleware",
+    "apps.accounts.mfa.middleware.SecondFactorRequiredMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -252,6 +261,24 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Second factors (MFA) ------------------------------------------------------------------
+
+# A login that stopped half-way (password given, second factor not yet) is forgotten after
+# five minutes.
+ACCOUNT_LOGIN_TIMEOUT = 5 * 60
+# The login after a password reset goes through the same stages, second factor included.
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+# Changing an address or the password needs a password or second factor given in the last
+# five minutes.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
+USERSESSIONS_TRACK_ACTIVITY = True
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Portal")
+# RFC 6238 as authenticator apps implement it: one step of tolerance either side and no
+# remembered drift, so a code is valid in exactly three 30-second windows.
+OTP_TOTP_SYNC = False
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 # --- Email -------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from oauth2_provider import urls as oauth2_urls
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.accounts.mfa.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Partner API, its schema and its docs (assets served locally by the sidecar package).

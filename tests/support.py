@@ -37,3 +37,22 @@ def require_chromium() -> str:
 
 
 STRONG_PASSWORD = "correct horse battery staple 42"
+
+
+def force_login_verified(client, user):
+    """Sign a test client in as the user with a verified second factor.
+
+    The admin (an OTP admin site) and every page of a user who must use MFA refuse a session
+    that has not passed a second factor; this leaves the session as the login stage would.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device

@@ -4,6 +4,7 @@ from allauth.core import context as allauth_context
 from django.contrib.sites.shortcuts import get_current_site
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from apps.accounts.identifiers import normalize_email
 from apps.accounts.redirects import is_local_path
@@ -33,6 +34,24 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             EmailAddress.objects.filter(email=identifier).values_list("user_id", flat=True).first()
         )
         return f"account:{address}" if address else f"identifier:{identifier}"
+
+    def get_login_stages(self):
+        # Last, so that it runs after email verification, for every kind of login.
+        return [*super().get_login_stages(), "apps.accounts.mfa.stage.SecondFactorStage"]
+
+    def get_reauthentication_methods(self, user):
+        methods = super().get_reauthentication_methods(user)
+        from apps.accounts.mfa.services import has_second_factor
+
+        if user.is_authenticated and has_second_factor(user):
+            methods.append(
+                {
+                    "id": "portal_mfa_reauthenticate",
+                    "description": "Use your authenticator app or a backup code",
+                    "url": reverse("mfa_reauthenticate"),
+                }
+            )
+        return methods
 
     def send_mail(self, template_prefix, email, context):
         """Render now, in the request, and hand delivery to a worker after commit."""

@@ -1,7 +1,10 @@
+import hashlib
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin
 
 from apps.accounts.identifiers import normalize_email
 from apps.core.classification import classified, confidential, internal, restricted
@@ -125,3 +128,82 @@ class Profile(EncryptedModel):
 
     def __str__(self):
         return f"profile of user #{self.user_id}"
+# --- Second factors ------------------------------------------------------------------------
+# django-otp is the one device store: its TOTP device (django_otp.plugins.otp_totp), the
+# backup-code device below and django-otp-webauthn's passkeys are all `Device` subclasses, so
+# `devices_for_user()` and the OTP admin site see every factor a user has.
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """A set of single-use backup codes, stored as salted SHA-256 digests.
+
+    django-otp's stock static device keeps its tokens in plain text; a database reader could
+    then log in as anyone. The codes are random (60 bits each), so a fast salted digest is
+    enough: a slow password hash would only make every login slower.
+    """
+
+    salt = models.CharField(max_length=32)
+
+    class Meta(Device.Meta):
+        verbose_name = "backup code set"
+
+    def get_throttle_factor(self):
+        return 1
+
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+    def digest(self, code: str) -> str:
+        return hashlib.sha256(f"{self.salt}:{code}".encode()).hexdigest()
+
+    def verify_token(self, token):
+        """Spend one unused code; of two simultaneous requests with one code, only one wins."""
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+
+        # The conditional UPDATE is the claim: the database lets exactly one request change
+        # the row from unused to used, however many arrive at once.
+        spent = self.codes.filter(digest=self.digest(token), used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not spent:
+            self.throttle_increment(commit=True)
+            return False
+        self.throttle_reset(commit=True)
+        return True
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "digest"], name="accounts_backup_code_once")
+        ]
+
+    def __str__(self):
+        return f"backup code #{self.pk}"
+
+
+class SecondFactorFailure(models.Model):
+    """One wrong second-factor code, kept to spot slow guessing across every device."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return f"second-factor failure #{self.pk}"
+
+
+class SecondFactorLock(models.Model):
+    """The second factor of a user who guessed too often; lifted by time or by staff."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="second_factor_lock")
+    locked_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField()
+
+    def __str__(self):
+        return f"second-factor lock of user #{self.user_id}"

@@ -3,6 +3,7 @@
 import pytest
 
 from apps.siem.events import emit
+from tests.support import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ def event(customer):
 def test_a_compliance_officer_can_read_the_event_list_and_an_event(
     client, compliance_officer, event
 ):
-    client.force_login(compliance_officer)
+    force_login_verified(client, compliance_officer)
 
     listing = client.get("/admin/siem/securityevent/")
     detail = client.get(f"/admin/siem/securityevent/{event.pk}/change/")
@@ -27,7 +28,7 @@ def test_a_compliance_officer_can_read_the_event_list_and_an_event(
 
 
 def test_nobody_can_change_or_delete_an_event_through_the_admin(client, admin_user, event):
-    client.force_login(admin_user)
+    force_login_verified(client, admin_user)
 
     client.post(f"/admin/siem/securityevent/{event.pk}/change/", {"event_type": "x"})
     deleted = client.post(f"/admin/siem/securityevent/{event.pk}/delete/", {"post": "yes"})

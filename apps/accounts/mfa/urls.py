@@ -1,0 +1,16 @@
+from django.urls import path
+
+from apps.accounts.mfa import views
+
+urlpatterns = [
+    path("accounts/2fa/authenticate/", views.authenticate, name="mfa_authenticate"),
+    path("account/security/", views.security, name="mfa_security"),
+    path("account/security/verify/", views.reauthenticate, name="mfa_reauthenticate"),
+    path("account/security/totp/", views.enrol_totp, name="mfa_totp_enrol"),
+    path("account/security/totp/remove/", views.remove_totp, name="mfa_totp_remove"),
+    path(
+        "account/security/backup-codes/",
+        views.regenerate_backup_codes,
+        name="mfa_backup_codes_regenerate",
+    ),
+]

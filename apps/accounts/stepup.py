@@ -1,0 +1,96 @@
+"""Step-up: has this session proved who it is recently enough for a sensitive action?
+
+allauth keeps, in the session, a record of every way the user proved themselves (password,
+social login, second factor, re-authentication) with its time. Step-up reads those records; the
+second-factor stage and the MFA re-authentication page add the "mfa" ones.
+"""
+
+import time
+from functools import wraps
+from urllib.parse import urlencode
+
+from allauth.account.internal.flows.login import get_authentication_records
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_otp import user_has_device
+
+STEP_UP_WINDOW_SECONDS = 5 * 60
+SECOND_FACTOR_METHOD = "mfa"
+
+
+def recently_reauthenticated(request, *, within_seconds=STEP_UP_WINDOW_SECONDS) -> bool:
+    """True if a password, social login or second factor was given in the last N seconds."""
+    return _latest_record_age(request, methods=None) < within_seconds
+
+
+def recently_passed_second_factor(request, *, within_seconds=STEP_UP_WINDOW_SECONDS) -> bool:
+    """True if a second factor was given in this session in the last N seconds."""
+    return _latest_record_age(request, methods={SECOND_FACTOR_METHOD}) < within_seconds
+
+
+def mfa_verified(request) -> bool:
+    """True if this session passed a second factor when it was created or since.
+
+    django-otp's middleware reads the device remembered in the session and checks it still
+    belongs to the user and is confirmed; a removed device therefore unverifies the session.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
+def require_recent_authentication(second_factor=False, within_seconds=STEP_UP_WINDOW_SECONDS):
+    """Send the user to re-authenticate first, then back to the page they asked for.
+
+    With ``second_factor=True`` only a second factor counts, and a user without any device is
+    sent to set one up first.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            missing = _missing_proof(request, second_factor, within_seconds)
+            if missing:
+                return _redirect_with_next(missing, request)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _missing_proof(request, second_factor, within_seconds) -> str | None:
+    """The page that would supply the proof this request lacks, or None if it has it."""
+    if second_factor:
+        if recently_passed_second_factor(request, within_seconds=within_seconds):
+            return None
+        if not user_has_device(request.user, confirmed=True):
+            return "mfa_totp_enrol"
+        return "mfa_reauthenticate"
+    if recently_reauthenticated(request, within_seconds=within_seconds):
+        return None
+    # allauth's page asks for the password and offers the second factor beside it.
+    if request.user.has_usable_password():
+        return "account_reauthenticate"
+    return "mfa_reauthenticate"
+
+
+def _latest_record_age(request, *, methods) -> float:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return float("inf")
+    times = [
+        record.get("at", 0)
+        for record in get_authentication_records(request, user)
+        if methods is None or record.get("method") in methods
+    ]
+    return time.time() - max(times) if times else float("inf")
+
+
+def _redirect_with_next(urlname, request):
+    return redirect(f"{reverse(urlname)}?{urlencode({'next': request.get_full_path()})}")
