@@ -7,3 +7,6 @@ class SiemConfig(AppConfig):
     name = "apps.siem"
     label = "siem"
     verbose_name = "Security events"
+
+    def ready(self):
+        from apps.siem import receivers  # noqa: F401 - connects the detection hand-off
