@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "guardian",
     "django_celery_beat",
+    "pgtrigger",
     "apps.core",
     "apps.accounts",
     "apps.siem",
@@ -108,6 +109,8 @@ MIDDLEWARE = [
     # Before CommonMiddleware, so that answers to preflight requests carry the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
     "apps.core.middleware.RequestContextMiddleware",
+    # Refuses blocked and over-limit addresses before any session or view work is done.
+    "apps.siem.middleware.AddressRestrictionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -498,4 +501,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.rbac.tasks.disable_inactive_accounts",
         "schedule": 24 * 60 * 60.0,
     },
+}
+
+# --- Security monitoring -----------------------------------------------------------------
+
+# Where alerts go: addresses of the security team, and a webhook signed with HMAC-SHA256.
+SIEM_ALERT_EMAILS = env_list("SIEM_ALERT_EMAILS")
+SIEM_ALERT_WEBHOOK_URL = env_str("SIEM_ALERT_WEBHOOK_URL", "")
+SIEM_ALERT_WEBHOOK_SECRET = env_secret("SIEM_ALERT_WEBHOOK_SECRET") or ""
+# Forward every sealed event as CEF over syslog, e.g. tcp://collector.example:6514 or
+# udp://10.0.0.5:514. Empty means no forwarding.
+SIEM_SYSLOG_URL = env_str("SIEM_SYSLOG_URL", "")
+SIEM_SYSLOG_TIMEOUT_SECONDS = env_int("SIEM_SYSLOG_TIMEOUT_SECONDS", 5, minimum=1)
+SIEM_INGEST_MAX_BATCH = env_int("SIEM_INGEST_MAX_BATCH", 1000, minimum=1)
+
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "siem-seal-events": {"task": "apps.siem.tasks.seal_events", "schedule": 10.0},
+    "siem-verify-chain": {"task": "apps.siem.tasks.verify_event_chain", "schedule": 3600.0},
+    "siem-forward-events": {"task": "apps.siem.tasks.forward_events", "schedule": 15.0},
+    "siem-expire-restrictions": {"task": "apps.siem.tasks.release_expired", "schedule": 60.0},
 }

@@ -9,4 +9,5 @@ class SiemConfig(AppConfig):
     verbose_name = "Security events"
 
     def ready(self):
-        from apps.siem import crypto_receivers  # noqa: F401 - connects the signal receivers
+        # Connect the signal receivers: undecryptable-value alerts and the detection hand-off.
+        from apps.siem import crypto_receivers, receivers  # noqa: F401

@@ -30,6 +30,11 @@ EVENT_TYPES = {
     "security.suspicious.activity": (Severity.HIGH, Outcome.UNKNOWN),
     "data.access": (Severity.INFO, Outcome.SUCCESS),
     "data.modification": (Severity.INFO, Outcome.SUCCESS),
+    "api.request": (Severity.INFO, Outcome.SUCCESS),
+    "auth.mfa.enabled": (Severity.LOW, Outcome.SUCCESS),
+    "siem.chain.broken": (Severity.CRITICAL, Outcome.FAILURE),
+    "siem.events.purged": (Severity.MEDIUM, Outcome.SUCCESS),
+    "siem.playbook.action": (Severity.MEDIUM, Outcome.SUCCESS),
 }
 
 
@@ -59,6 +64,7 @@ def emit(
     details: dict | None = None,
     severity: str | None = None,
     outcome: str | None = None,
+    service: str = "portal",
 ) -> SecurityEvent:
     """Record one security event; address and user agent default to the current request's."""
     if event_type not in EVENT_TYPES:
@@ -73,6 +79,7 @@ def emit(
         outcome=outcome or default_outcome,
         actor=reference(actor),
         subject=reference(subject if subject is not None else actor),
+        service=service,
         ip=ip or request.ip,
         user_agent=(user_agent if user_agent is not None else request.user_agent or "")[:512],
         request_id=request.request_id or "",

@@ -1,0 +1,56 @@
+"""Background work of security monitoring; every task takes ids and is safe to run twice."""
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def process_events(event_ids: list[int]) -> int:
+    """Detection for newly committed events, then an opportunistic seal of the chain."""
+    from apps.siem import chain, detection
+
+    firings = detection.detect(event_ids)
+    chain.seal_pending(wait=False)
+    return len(firings)
+
+
+@shared_task
+def run_playbook(incident_id: int) -> list[str]:
+    from apps.siem import playbooks
+
+    return playbooks.run(incident_id)
+
+
+@shared_task
+def seal_events() -> int:
+    from apps.siem import chain
+
+    sealed = total = chain.seal_pending()
+    while sealed == chain.SEAL_BATCH:
+        sealed = chain.seal_pending()
+        total += sealed
+    return total
+
+
+@shared_task
+def verify_event_chain() -> str:
+    from apps.siem.services import verify_and_report
+
+    return str(verify_and_report(by="system:verify-task"))
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=300, max_retries=None)
+def forward_events() -> int:
+    from apps.siem import forwarding
+
+    return forwarding.forward_pending()
+
+
+@shared_task
+def release_expired() -> int:
+    from apps.siem import playbooks
+
+    return playbooks.release_expired()
