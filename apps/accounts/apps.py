@@ -9,4 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from apps.accounts import receivers  # noqa: F401 - connects the signal receivers
+        from apps.accounts import (
+            oidc,  # noqa: F401 - guards partner applications on save
+            receivers,  # noqa: F401 - connects the signal receivers
+        )
