@@ -19,6 +19,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.identity import load_oidc_signing_key, social_login_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR") or BASE_DIR / "var")
@@ -80,6 +81,12 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "guardian",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.facebook",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.openid_connect",
+    "oauth2_provider",
     "django_celery_beat",
     "pgtrigger",
     "apps.core",
@@ -95,7 +102,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
-    "oauth2_provider",
     "apps.api",
     # --- Second factors and sessions (MFA) ---
     "django_otp",
@@ -282,6 +288,73 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Portal")
 # remembered drift, so a code is valid in exactly three 30-second windows.
 OTP_TOTP_SYNC = False
 OTP_TOTP_THROTTLE_FACTOR = 1
+# --- Social login -----------------------------------------------------------------------
+# Each provider is switched on by giving its client id and secret; a provider without them
+# has no app, so allauth leaves it off the login page. Generic OpenID Connect providers are
+# listed by id in SOCIAL_OIDC_PROVIDERS, each read from SOCIAL_OIDC_<ID>_* variables.
+
+SOCIALACCOUNT_ADAPTER = "apps.accounts.social_adapter.PortalSocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = social_login_providers(production=PRODUCTION)
+# A social account is found by (provider, subject id) only. An address the provider reports
+# never signs anyone in to, or gets linked to, an existing account by itself: the adapter
+# asks for the existing account's own sign-in first.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = ACCOUNT_EMAIL_VERIFICATION
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("SOCIALACCOUNT_REQUESTS_TIMEOUT", 5, minimum=1)
+
+# --- The portal as an OpenID Connect provider --------------------------------------------
+# Partner applications sign their users in with the authorization code flow and PKCE. The
+# ID-token signing key comes from OIDC_RSA_PRIVATE_KEY (or _FILE); development makes one in
+# var/ on first use.
+
+OIDC_RSA_PRIVATE_KEY = _require("OIDC_RSA_PRIVATE_KEY", env_secret("OIDC_RSA_PRIVATE_KEY"))
+OIDC_RSA_PRIVATE_KEY = load_oidc_signing_key(
+    OIDC_RSA_PRIVATE_KEY, development_path=None if PRODUCTION else VAR_DIR / "oidc-rsa.pem"
+)
+# Scopes a partner application may ask for. Other areas add their own entries here.
+OAUTH2_SCOPES = {
+    "openid": "Sign you in with your portal account",
+    "profile": "See your basic profile",
+    "email": "See your email address and whether it is verified",
+}
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OIDC_ISS_ENDPOINT": env_str("OIDC_ISSUER", ""),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_VALIDATOR_CLASS": "apps.accounts.oidc.PortalOAuth2Validator",
+    "APPLICATION_ADMIN_CLASS": "apps.accounts.admin_oauth.PartnerApplicationAdmin",
+    "SCOPES": OAUTH2_SCOPES,
+    "DEFAULT_SCOPES": ["openid"],
+    "PKCE_REQUIRED": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("PORTAL_OAUTH_TOKEN_SECONDS", 600, minimum=60),
+    "ID_TOKEN_EXPIRE_SECONDS": 600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int(
+        "PORTAL_OAUTH_REFRESH_TOKEN_SECONDS", 14 * 24 * 3600, minimum=3600
+    ),
+    # Every refresh hands out a new refresh token, and presenting a used one revokes the
+    # whole family: a stolen refresh token works at most until its owner's next refresh.
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+    # OAuth 2.0 Security Best Current Practice: no implicit or password grants, S256 only,
+    # tokens only in headers, the issuer in every authorization response, hashed storage.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
 
 # --- Email -------------------------------------------------------------------------------
 
@@ -422,37 +495,21 @@ SPECTACULAR_SETTINGS = {
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
-# Machine clients: OAuth2 client credentials with opaque, short-lived, revocable tokens.
-OAUTH2_PROVIDER = {
-    "SCOPES": {
+# Machine clients: OAuth2 client credentials with opaque, short-lived, revocable tokens. The
+# provider itself (OAUTH2_PROVIDER) is set up under "The portal as an OpenID Connect provider".
+OAUTH2_SCOPES.update(
+    {
         "customers:read": "Read your customers",
         "customers:personal": "Read and write your customers' personal fields",
         "customers:write": "Create and change your customers",
         "events:write": "Send security events",
         "authz:check": "Check permissions",
-    },
-    "DEFAULT_SCOPES": ["customers:read"],
-    "SCOPES_BACKEND_CLASS": "apps.partners.scopes.PartnerApplicationScopes",
-    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("PORTAL_OAUTH_TOKEN_SECONDS", 600, minimum=60),
-    # Every recommendation of the OAuth 2.0 Security BCP (RFC 9700) enforced: no implicit or
-    # password grant, PKCE with S256 only, tokens never read from a URL, `iss` in authorization
-    # responses, tokens stored hashed, refresh-token replay detected, exact redirect URIs.
-    "PKCE_REQUIRED": True,
-    # Plain http only off production, where partner apps under test listen on loopback.
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["https", "http"],
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "ROTATE_REFRESH_TOKEN": True,
-    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
-    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
-    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
-    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
-    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
-    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
-    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
-}
+    }
+)
+# Filtered per application by the scopes backend: a partner's client gets customers:read, an
+# application with no partner gets openid.
+OAUTH2_PROVIDER["DEFAULT_SCOPES"] = ["openid", "customers:read"]
+OAUTH2_PROVIDER["SCOPES_BACKEND_CLASS"] = "apps.partners.scopes.PartnerApplicationScopes"
 
 # Named so that migrations pointing at the application model resolve (stock model).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"

@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from oauth2_provider import urls as oauth2_urls
 
 urlpatterns = [
     path("", include("apps.core.urls")),
@@ -14,6 +13,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
-    # OAuth2 token, revocation and introspection endpoints for machine clients.
-    path("o/", include((oauth2_urls.base_urlpatterns, "oauth2_provider"))),
+    # OAuth2 and OpenID Connect: partner sign-in, machine-client tokens, discovery and keys.
+    path("o/", include("apps.accounts.oidc_urls", namespace="oauth2_provider")),
 ]

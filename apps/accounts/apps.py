@@ -24,7 +24,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from apps.accounts import receivers  # noqa: F401 - connects the signal receivers
+        from apps.accounts import (
+            oidc,  # noqa: F401 - guards partner applications on save
+            receivers,  # noqa: F401 - connects the signal receivers
+        )
         from apps.siem.events import register_event_type
 
         for event_type, severity, outcome in MFA_EVENT_TYPES:

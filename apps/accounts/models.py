@@ -128,6 +128,8 @@ class Profile(EncryptedModel):
 
     def __str__(self):
         return f"profile of user #{self.user_id}"
+
+
 # --- Second factors ------------------------------------------------------------------------
 # django-otp is the one device store: its TOTP device (django_otp.plugins.otp_totp), the
 # backup-code device below and django-otp-webauthn's passkeys are all `Device` subclasses, so

@@ -5,11 +5,17 @@ The signals fire inside the request that made the change, and every request is o
 """
 
 from allauth.account import signals as account_signals
+from allauth.account.authentication import get_authentication_records
+from allauth.socialaccount import signals as social_signals
 from django.contrib.auth import signals as auth_signals
 from django.dispatch import receiver
 
 from apps.accounts.identifiers import normalize_email
-from apps.siem.events import emit
+from apps.siem.events import Outcome, Severity, emit, register_event_type
+
+register_event_type("auth.social.linked", Severity.LOW, Outcome.SUCCESS)
+register_event_type("auth.social.unlinked", Severity.LOW, Outcome.SUCCESS)
+register_event_type("auth.social.link_refused", Severity.MEDIUM, Outcome.FAILURE)
 
 
 @receiver(auth_signals.user_logged_in)
@@ -62,8 +68,46 @@ def record_password_reset(sender, request, user, **kwargs):
     emit("auth.password.reset", actor=user)
 
 
+@receiver(social_signals.social_account_added)
+def record_social_link(sender, request, sociallogin, **kwargs):
+    emit(
+        "auth.social.linked", actor=sociallogin.user, details=_social_details(sociallogin.account)
+    )
+
+
+@receiver(social_signals.social_account_removed)
+def record_social_unlink(sender, request, socialaccount, **kwargs):
+    emit("auth.social.unlinked", actor=socialaccount.user, details=_social_details(socialaccount))
+
+
+def _social_details(account) -> dict:
+    # The subject id at the provider identifies the link; the provider's profile data stays out.
+    return {"provider": account.provider, "uid": account.uid}
+
+
+# allauth's name for a first factor, and how the event writes it.
+_FIRST_FACTOR_NAMES = {"password": "password", "code": "login-code"}
+
+
 def _login_method(request) -> str:
-    """How the user proved who they are, as far as this login tells."""
-    if request is not None and request.path.startswith("/admin/"):
+    """How the user proved who they are, as far as this login tells.
+
+    allauth keeps a record of each authentication step in the session. The last first-factor
+    step of this login names the method: "password", "social:<provider id>" or "passkey"
+    (a passwordless WebAuthn step). A second factor ("mfa" with a type) is not the method.
+    """
+    if request is None:
+        return "password"
+    if request.path.startswith("/admin/"):
         return "admin-password"
+
+    user = getattr(request, "user", None)
+    for record in reversed(get_authentication_records(request, user)):
+        method = record.get("method")
+        if method == "socialaccount":
+            return f"social:{record.get('provider', 'unknown')}"
+        if method == "mfa" and record.get("passwordless"):
+            return "passkey"
+        if method in _FIRST_FACTOR_NAMES:
+            return _FIRST_FACTOR_NAMES[method]
     return "password"

@@ -48,13 +48,13 @@ def dana_profile(db):
 
 def raw_column(pk, column):
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM accounts_profile WHERE id = %s", [pk])  # noqa: S608
+        cursor.execute(f"SELECT {column} FROM accounts_profile WHERE id = %s", [pk])
         return bytes(cursor.fetchone()[0])
 
 
 def write_raw_column(pk, column, value: bytes):
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE accounts_profile SET {column} = %s WHERE id = %s", [value, pk])  # noqa: S608
+        cursor.execute(f"UPDATE accounts_profile SET {column} = %s WHERE id = %s", [value, pk])
 
 
 def test_a_raw_dump_of_the_profile_table_holds_none_of_the_seeded_values(
