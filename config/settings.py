@@ -417,3 +417,15 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "ROTATE_REFRESH_TOKENS": True,
 }
+
+# --- Card vault --------------------------------------------------------------------------
+
+# Card numbers are kept this long unless renewed (the classification policy for card data).
+PCI_CARD_RETENTION_DAYS = env_int("PCI_CARD_RETENTION_DAYS", 90, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "pci-purge-expired-card-tokens": {
+        "task": "apps.pci.tasks.purge_expired_card_tokens",
+        "schedule": 60 * 60,
+    },
+}

@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # OAuth2 token, revocation and introspection endpoints for machine clients.
     path("o/", include((oauth2_urls.base_urlpatterns, "oauth2_provider"))),
+    path("account/cards/", include("apps.pci.urls")),
 ]
