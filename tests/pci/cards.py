@@ -30,3 +30,13 @@ TEST_PANS = [
     VISA, MASTERCARD, MASTERCARD_2_SERIES, AMEX, DISCOVER, JCB, DINERS, UNIONPAY, MAESTRO,
     VISA_19, UNIONPAY_19,
 ]  # fmt: skip
+
+
+ARABIC_INDIC_ZERO = "\u0660"
+FULLWIDTH_ZERO = "\uff10"
+DEVANAGARI_ZERO = "\u0966"
+
+
+def written_in(number: str, zero: str) -> str:
+    """number with its ASCII digits swapped for another script's (given by that script's 0)."""
+    return number.translate({ord("0") + d: ord(zero) + d for d in range(10)})

@@ -73,7 +73,7 @@ def test_a_format_preserving_token_keeps_length_and_last_four_and_fails_luhn(cus
         card, _ = tokenize(customer, number, token_format=CardToken.Format.FORMAT_PRESERVING)
 
         assert len(card.token) == len(number)
-        assert card.token.isascii() and card.token.isdigit()
+        assert set(card.token) <= set("0123456789")
         assert card.token[-4:] == number[-4:]
         assert card.token != number
         assert not luhn_is_valid(card.token)

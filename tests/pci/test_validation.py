@@ -25,10 +25,10 @@ def test_a_visa_test_number_grouped_by_spaces_or_dashes_passes(written):
         ("0", "length"),
         ("41111", "length"),
         ("41111111111111111112", "length"),  # 20 digits
-        ("٤١١١١١١١١١١١١١١١", "characters"),  # Arabic-Indic digits
-        ("４１１１１１１１１１１１１１１１", "characters"),  # fullwidth digits
-        ("4111 1111 1111 111１", "characters"),  # one fullwidth digit hidden at the end
-        ("४१११११११११११११११", "characters"),  # Devanagari digits
+        (cards.written_in(cards.VISA, cards.ARABIC_INDIC_ZERO), "characters"),
+        (cards.written_in(cards.VISA, cards.FULLWIDTH_ZERO), "characters"),
+        ("4111 1111 1111 111" + cards.written_in("1", cards.FULLWIDTH_ZERO), "characters"),
+        (cards.written_in(cards.VISA, cards.DEVANAGARI_ZERO), "characters"),
     ],
 )
 def test_case_24_numbers_that_are_not_card_numbers_fail(written, rule):
@@ -96,8 +96,7 @@ def test_a_refusal_never_repeats_the_number_it_was_given():
     with pytest.raises(CardRejected) as refused:
         validate_pan("4111111111111112")
 
-    assert "4111" not in str(refused.value)
-    assert "4111" not in repr(refused.value)
+    assert "4111" not in f"{refused.value} {refused.value!r}"
 
 
 def test_a_validated_card_does_not_show_its_number_when_printed():
@@ -125,7 +124,7 @@ def test_an_expiry_this_month_or_later_passes(month, year, expected):
         ("1a", 2027, "expiry_month"),
         (True, 2027, "expiry_month"),
         (1, 2099, "expiry_year"),
-        (1, "２０２７", "expiry_year"),
+        (1, cards.written_in("2027", cards.FULLWIDTH_ZERO), "expiry_year"),
         (1, None, "expiry_year"),
     ],
 )
