@@ -43,14 +43,18 @@ def grouped(draw, number):
 
 @given(st.text(max_size=60))
 def test_no_string_crashes_the_validator(written):
+    card, refusal = None, None
     try:
         card = validate_pan(written)
     except CardRejected as refused:
-        assert refused.rule
+        refusal = refused
+
+    if refusal is not None:
+        assert refusal.rule
         # The message never repeats the number it was given.
         digits = "".join(c for c in written if c in "0123456789")
         if len(digits) >= 5:
-            assert digits not in refused.message
+            assert digits not in refusal.message
     else:
         assert set(card.digits) <= set("0123456789")
         assert 12 <= len(card.digits) <= 19
