@@ -234,7 +234,7 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
     must let that event commit (the API returns its refusal rather than rolling back).
     """
     purpose = (purpose or "").strip()
-    shown_token = token if isinstance(token, str) and _TOKEN_SHAPE.match(token) else "(invalid)"
+    shown_token = _token_for_event(token)
 
     def refuse(reason: str, card: CardToken | None = None) -> DetokenizationRefused:
         _record_access(actor, shown_token, purpose, card, reason=reason, succeeded=False)
@@ -257,6 +257,19 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
     number = card_aead().decrypt(bytes(card.pan_ciphertext), _associated_data(card.token))
     _record_access(actor, card.token, purpose, card, reason=why, succeeded=True)
     return number.decode()
+
+
+def _token_for_event(token) -> str:
+    """The token as it may be written into an event: a card number offered as a token is not.
+
+    Format-preserving tokens fail the Luhn check by construction, so one that passes it was
+    never a token of ours and may well be the card number itself.
+    """
+    if not isinstance(token, str) or not _TOKEN_SHAPE.match(token):
+        return "(invalid)"
+    if token[0] != "t" and luhn_is_valid(token):
+        return "(card number)"
+    return token
 
 
 def _record_access(

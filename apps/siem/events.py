@@ -72,7 +72,7 @@ def emit(
         severity=severity or default_severity,
         outcome=outcome or default_outcome,
         actor=reference(actor),
-        subject=reference(subject if subject is not None else actor),
+        subject=scrub_text(reference(subject if subject is not None else actor)),
         ip=ip or request.ip,
         # The user agent is whatever the client sent, so it may hold a card number too.
         user_agent=scrub_text(user_agent if user_agent is not None else request.user_agent or "")[

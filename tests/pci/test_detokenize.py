@@ -200,3 +200,16 @@ def test_a_deactivated_user_with_the_right_is_refused(card_revealer, caseys_card
         )
 
     assert access_events()[0].outcome == "failure"
+
+
+def test_a_card_number_offered_as_the_token_itself_is_not_written_into_the_event(card_revealer):
+    with pytest.raises(services.DetokenizationRefused):
+        services.detokenize_card(
+            token=cards.VISA,
+            purpose=PURPOSE,
+            actor=Caller.for_user(card_revealer, second_factor_recent=True),
+        )
+
+    [event] = access_events()
+    assert event.subject == "card:(card number)"
+    assert cards.VISA not in str(event.details)
