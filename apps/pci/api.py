@@ -1,20 +1,20 @@
 """The vault's REST endpoints: tokenise, list (masked), delete and detokenise cards.
 
-Users act on their own cards; a machine client acts for a partner, named by ``partner`` in the
-request, with the scopes of its token. Responses show a card only as brand and last four, except
-the detokenise response, which is marked uncacheable.
+Users act on their own cards. A partner's machine client acts on its partner's cards, with the
+scopes of its token (``cards:tokenize``, ``cards:read``, ``cards:delete``, ``cards:detokenize``).
+Staff may name a partner with ``partner`` where access control lets them. Responses show a card
+only as brand and last four, except the detokenise response, which is marked uncacheable.
 """
 
 from django.db.models import QuerySet
 from django.utils.cache import add_never_cache_headers
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from apps.api.errors import error_body, error_response
 from apps.partners.models import Partner
 from apps.pci import access, services
 from apps.pci.access import Caller, caller_from_request
@@ -60,24 +60,25 @@ class DetokenizeSerializer(serializers.Serializer):
     )
 
 
-class VaultView(APIView):
-    permission_classes = [IsAuthenticated]
-    renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser, FormParser]
+class VaultView(GenericAPIView):
+    serializer_class = CardSerializer
 
     def caller(self) -> Caller:
         return caller_from_request(self.request)
 
     def owner_for(self, caller: Caller, partner_id, action: str):
-        """The party whose cards are meant: the caller, or a partner it may act for."""
-        if partner_id is None:
-            if caller.is_client:
-                raise ValidationError({"partner": ["A client must name the partner."]})
+        """Whose cards are meant: the caller's own, their client's partner, or a named one."""
+        if caller.is_client:
+            if partner_id not in (None, getattr(caller.partner, "pk", None)):
+                raise PermissionDenied("A client acts only for its own partner.")
+            owner = caller.partner
+        elif partner_id is None:
             return caller.user
-        partner = Partner.objects.filter(pk=partner_id, is_active=True).first()
-        if partner is None or not access.authorized(caller, action, partner)[0]:
+        else:
+            owner = Partner.objects.filter(pk=partner_id, is_active=True).first()
+        if owner is None or not access.authorized(caller, action, owner)[0]:
             raise PermissionDenied("Not allowed for this partner.")
-        return partner
+        return owner
 
 
 def cards_of(owner) -> QuerySet:
@@ -95,20 +96,28 @@ def card_for(caller: Caller, token: str, action: str) -> CardToken:
 
 
 class CardListView(VaultView):
+    @extend_schema(summary="List stored cards, masked")
     def get(self, request):
         caller = self.caller()
         owner = self.owner_for(caller, _partner_param(request.query_params), access.READ)
-        cards = cards_of(owner).select_related("owner_user", "owner_partner")[:500]
-        return Response({"results": CardSerializer(cards, many=True).data})
+        page = self.paginate_queryset(
+            cards_of(owner).select_related("owner_user", "owner_partner")
+        )
+        return self.get_paginated_response(CardSerializer(page, many=True).data)
 
+    @extend_schema(
+        summary="Tokenise a card",
+        request=TokenizeSerializer,
+        responses={201: CardSerializer, 200: CardSerializer},
+    )
     def post(self, request):
         caller = self.caller()
         if not hasattr(request.data, "keys"):
-            raise ValidationError({"detail": ["Send an object."]})
-        offered_code = SECURITY_CODE_FIELDS & {str(key).lower() for key in request.data}
-        if offered_code:
+            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        if SECURITY_CODE_FIELDS & {str(key).lower() for key in request.data}:
+            message = services.SecurityCodeRefused.message
             return Response(
-                {"security_code": [services.SecurityCodeRefused.message]},
+                error_body("security_code_refused", message, {"security_code": [message]}),
                 status=status.HTTP_400_BAD_REQUEST,
             )
 
@@ -128,11 +137,9 @@ class CardListView(VaultView):
                 token_format=data["token_format"],
             )
         except CardRejected as rejected:
-            field = "number" if not rejected.rule.startswith("expir") else rejected.rule
-            return Response(
-                {field: [rejected.message], "rule": rejected.rule},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            field = rejected.rule if rejected.rule.startswith("expir") else "number"
+            body = error_body("invalid_card", rejected.message, {field: [rejected.message]})
+            return Response({**body, "rule": rejected.rule}, status=status.HTTP_400_BAD_REQUEST)
         return Response(
             CardSerializer(card).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -140,9 +147,11 @@ class CardListView(VaultView):
 
 
 class CardDetailView(VaultView):
+    @extend_schema(summary="Read one stored card, masked")
     def get(self, request, token):
         return Response(CardSerializer(card_for(self.caller(), token, access.READ)).data)
 
+    @extend_schema(summary="Delete a stored card", responses={204: None})
     def delete(self, request, token):
         caller = self.caller()
         services.delete_card_token(card=card_for(caller, token, access.DELETE), actor=caller)
@@ -157,6 +166,16 @@ class DetokenizeView(VaultView):
         "expired": "This card has passed its retention date.",
     }
 
+    @extend_schema(
+        summary="Reveal a card number (cards:detokenize, second factor, stated purpose)",
+        request=DetokenizeSerializer,
+        responses={
+            200: inline_serializer(
+                "RevealedCard",
+                {"token": serializers.CharField(), "number": serializers.CharField()},
+            )
+        },
+    )
     def post(self, request, token):
         form = DetokenizeSerializer(data=request.data if hasattr(request.data, "keys") else {})
         form.is_valid(raise_exception=True)
@@ -167,11 +186,12 @@ class DetokenizeView(VaultView):
         except services.DetokenizationRefused as refused:
             # Unknown, forbidden and out-of-scope look alike to the caller.
             reason = refused.reason if refused.reason in self.REFUSAL_TEXT else "not_permitted"
-            response = Response(
-                {"detail": self.REFUSAL_TEXT.get(reason, "Not allowed."), "reason": reason},
-                status=status.HTTP_400_BAD_REQUEST
+            response = error_response(
+                status.HTTP_400_BAD_REQUEST
                 if reason == "no_purpose"
                 else status.HTTP_403_FORBIDDEN,
+                reason,
+                self.REFUSAL_TEXT.get(reason, "You may not reveal this card number."),
             )
         else:
             response = Response({"token": token, "number": number})

@@ -4,6 +4,7 @@ import io
 import logging
 
 import pytest
+from rest_framework.test import APIClient
 
 from apps.core.logging import ScrubSecretsFilter, install_log_scrubbing
 from apps.core.scrub import REDACTED, scrub, scrub_text
@@ -117,9 +118,7 @@ def test_installing_the_scrubbing_twice_wraps_the_factory_once():
     assert logging.getLogRecordFactory() is factory
 
 
-def test_a_card_number_in_an_unhandled_request_error_is_not_logged(
-    client, monkeypatch, caplog, db
-):
+def test_a_card_number_in_an_unhandled_request_error_is_not_logged(monkeypatch, caplog, db):
     """A PAN pushed through the API's error path: the 500 is logged by django.request."""
     from apps.accounts.models import User
     from apps.pci import services
@@ -129,8 +128,8 @@ def test_a_card_number_in_an_unhandled_request_error_is_not_logged(
 
     monkeypatch.setattr(services, "tokenize_card", broken)
     user = User.objects.create_user("erin@example.com", "irrelevant-password-1")
-    client.force_login(user)
-    client.raise_request_exception = False
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(user)
 
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = client.post(

@@ -2,17 +2,20 @@
 
 * Casey (``customer``): an end user who saves their own cards and may not reveal numbers.
 * Olivia (``card_revealer``): compliance staff allowed to reveal card numbers.
-* Acme (``acme``): a partner; its billing system is a machine client acting as Acme's
-  service user, with whichever token scopes a test gives it.
+* Acme (``acme``): a partner. Its billing system (``acme_billing``) is a registered OAuth2
+  machine client acting as Acme's service user, allowed every card scope; each token it asks
+  for may narrow that.
 * Mallory (``mallory``): signed in, with no rights over anyone's cards.
 """
 
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import Permission
+from rest_framework.test import APIClient
 
 from apps.partners.models import Partner
+from apps.partners.services import register_partner_application
 from apps.pci.access import Caller
 from tests.conftest import make_person
 
@@ -37,26 +40,61 @@ def acme(db):
 
 
 @pytest.fixture
-def acme_service_user(db):
-    """The service user Acme's OAuth application acts as, allowed every card action."""
-    user = make_person("svc.acme@example.com")
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="pci",
-            codename__in=[
-                "add_cardtoken", "view_cardtoken", "delete_cardtoken", "detokenize_cardtoken",
-            ],
+def globex(db):
+    return Partner.objects.create(name="Globex")
+
+
+@dataclass
+class MachineClient:
+    application: object
+    secret: str
+    partner: Partner
+
+    @property
+    def user(self):
+        return self.application.user
+
+    @property
+    def reference(self) -> str:
+        return f"client:{self.application.client_id}"
+
+    def caller(self, scopes=ALL_CARD_SCOPES) -> Caller:
+        """The client as the vault's services see it, holding a token with these scopes."""
+        return Caller(
+            user=self.user,
+            client_id=self.application.client_id,
+            scopes=frozenset(scopes),
+            partner=self.partner,
         )
-    )  # fmt: skip
-    return user
+
+    def api(self, scopes=ALL_CARD_SCOPES) -> APIClient:
+        """An API client holding a real client-credentials token with these scopes."""
+        api = APIClient()
+        response = api.post(
+            "/o/token/",
+            {
+                "grant_type": "client_credentials",
+                "scope": " ".join(sorted(scopes)),
+                "client_id": self.application.client_id,
+                "client_secret": self.secret,
+            },
+        )
+        assert response.status_code == 200, response.content
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access_token']}")
+        return api
 
 
-def client_caller(user, scopes=ALL_CARD_SCOPES) -> Caller:
-    return Caller(user=user, client_id="acme-billing", scopes=frozenset(scopes))
-
-
-def access_token_for(scopes) -> SimpleNamespace:
-    """Stands in for an OAuth2 access token: what the vault reads from request.auth."""
-    return SimpleNamespace(
-        scope=" ".join(sorted(scopes)), application=SimpleNamespace(client_id="acme-billing")
+@pytest.fixture
+def acme_billing(acme):
+    application, secret = register_partner_application(
+        acme, name="Acme billing", scopes=set(ALL_CARD_SCOPES), actor="test"
     )
+    return MachineClient(application, secret, acme)
+
+
+@pytest.fixture
+def globex_billing(globex):
+    application, secret = register_partner_application(
+        globex, name="Globex billing", scopes=set(ALL_CARD_SCOPES), actor="test"
+    )
+    return MachineClient(application, secret, globex)

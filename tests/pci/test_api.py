@@ -10,28 +10,27 @@ from apps.pci.access import Caller
 from apps.pci.models import CardToken
 from apps.siem.models import SecurityEvent
 from tests.pci import cards
-from tests.pci.conftest import ALL_CARD_SCOPES, access_token_for
+from tests.pci.conftest import ALL_CARD_SCOPES
 
 pytestmark = pytest.mark.django_db
 CARDS = "/api/v1/cards/"
 NEW_CARD = {"number": cards.VISA_SPACED, "expiry_month": "12", "expiry_year": "2030"}
 
 
-def api_as(user=None, *, scopes=None):
+def api_as(user=None):
+    """A user client; users reach the API with JWTs, stood in for by forced authentication."""
     api = APIClient()
     if user is not None:
-        api.force_authenticate(user, token=access_token_for(scopes) if scopes else None)
+        api.force_authenticate(user)
     return api
 
 
 def save_card(owner, number=cards.VISA):
-    if isinstance(owner, Partner):
-        actor = Caller(user=None, client_id="acme-billing")
-    else:
-        actor = Caller.for_user(owner)
+    actor = Caller(user=None, client_id="setup") if isinstance(owner, Partner) else None
     card, _ = services.tokenize_card(
-        pan=number, expiry_month=12, expiry_year=2030, owner=owner, actor=actor
-    )
+        pan=number, expiry_month=12, expiry_year=2030, owner=owner,
+        actor=actor or Caller.for_user(owner),
+    )  # fmt: skip
     return card
 
 
@@ -77,7 +76,7 @@ def test_a_security_code_sent_with_a_card_is_refused(customer, field):
     response = api_as(customer).post(CARDS, {**NEW_CARD, field: "123"}, format="json")
 
     assert response.status_code == 400
-    assert "security_code" in response.json()
+    assert "security_code" in response.json()["fields"]
     assert not CardToken.objects.exists()
 
 
@@ -103,22 +102,23 @@ def test_malformed_requests_get_a_400_not_a_500(customer, body):
     assert response.status_code == 400
 
 
-def test_a_partner_client_with_the_tokenize_scope_tokenises_for_its_partner(
-    acme, acme_service_user
-):
-    response = api_as(acme_service_user, scopes={"cards:tokenize"}).post(
-        CARDS, {**NEW_CARD, "partner": acme.pk}, format="json"
-    )
+def test_a_partner_client_with_the_tokenize_scope_tokenises_for_its_partner(acme_billing):
+    response = acme_billing.api({"cards:tokenize"}).post(CARDS, NEW_CARD, format="json")
 
     assert response.status_code == 201
-    assert response.json()["owner"] == f"partner:{acme.pk}"
-    assert CardToken.objects.get().created_by == "client:acme-billing"
+    assert response.json()["owner"] == f"partner:{acme_billing.partner.pk}"
+    assert CardToken.objects.get().created_by == acme_billing.reference
 
 
-def test_a_partner_client_without_the_tokenize_scope_is_refused(acme, acme_service_user):
-    response = api_as(acme_service_user, scopes={"cards:read"}).post(
-        CARDS, {**NEW_CARD, "partner": acme.pk}, format="json"
-    )
+def test_a_partner_client_without_the_tokenize_scope_is_refused(acme_billing):
+    response = acme_billing.api({"cards:read"}).post(CARDS, NEW_CARD, format="json")
+
+    assert response.status_code == 403
+    assert not CardToken.objects.exists()
+
+
+def test_a_partner_client_cannot_tokenise_for_another_partner(acme_billing, globex):
+    response = acme_billing.api().post(CARDS, {**NEW_CARD, "partner": globex.pk}, format="json")
 
     assert response.status_code == 403
     assert not CardToken.objects.exists()
@@ -145,15 +145,24 @@ def test_a_user_lists_only_their_own_cards_masked(customer, mallory):
     assert cards.VISA not in response.content.decode()
 
 
-def test_a_partner_client_lists_its_partners_cards_with_the_read_scope(acme, acme_service_user):
-    save_card(acme, cards.AMEX)
+def test_a_partner_client_lists_its_partners_cards_with_the_read_scope(acme_billing, globex):
+    save_card(acme_billing.partner, cards.AMEX)
+    save_card(globex, cards.DISCOVER)
 
-    allowed = api_as(acme_service_user, scopes={"cards:read"}).get(CARDS, {"partner": acme.pk})
-    refused = api_as(acme_service_user, scopes={"cards:tokenize"}).get(CARDS, {"partner": acme.pk})
+    allowed = acme_billing.api({"cards:read"}).get(CARDS)
+    refused = acme_billing.api({"cards:tokenize"}).get(CARDS)
 
     assert allowed.status_code == 200
     assert [c["masked"] for c in allowed.json()["results"]] == ["Amex •••• 0005"]
     assert refused.status_code == 403
+
+
+def test_a_partner_client_cannot_read_or_delete_another_partners_card(acme_billing, globex):
+    card = save_card(globex, cards.DISCOVER)
+
+    assert acme_billing.api().get(f"{CARDS}{card.token}/").status_code == 404
+    assert acme_billing.api().delete(f"{CARDS}{card.token}/").status_code == 404
+    assert CardToken.objects.filter(pk=card.pk).exists()
 
 
 def test_someone_elses_card_is_not_found_for_reading_or_deleting(customer, mallory):
@@ -210,7 +219,7 @@ def test_a_refused_detokenisation_through_the_api_is_still_recorded(customer, ma
     response = detokenize(api_as(mallory), card)
 
     assert response.status_code == 403
-    assert response.json()["reason"] == "not_permitted"
+    assert response.json()["code"] == "not_permitted"
     assert cards.VISA not in response.content.decode()
     assert failed_access_reasons() == ["not_permitted"]
 
@@ -223,7 +232,7 @@ def test_the_right_without_a_recent_second_factor_is_refused_through_the_api(
     response = detokenize(api_as(card_revealer), card)
 
     assert response.status_code == 403
-    assert response.json()["reason"] == "second_factor_required"
+    assert response.json()["code"] == "second_factor_required"
     assert failed_access_reasons() == ["second_factor_required"]
 
 
@@ -244,7 +253,7 @@ def test_an_unknown_token_looks_the_same_as_a_forbidden_one(mallory, card_reveal
     )
 
     assert response.status_code == 403
-    assert response.json()["reason"] == "not_permitted"
+    assert response.json()["code"] == "not_permitted"
     assert failed_access_reasons() == ["unknown_token"]
 
 
@@ -257,13 +266,11 @@ def test_anonymous_callers_cannot_detokenise(customer):
     assert "number" not in response.json()
 
 
-def test_a_partner_client_detokenises_only_with_the_scope(acme, acme_service_user):
-    card = save_card(acme, cards.AMEX)
+def test_a_partner_client_detokenises_only_with_the_scope(acme_billing):
+    card = save_card(acme_billing.partner, cards.AMEX)
 
-    refused = detokenize(
-        api_as(acme_service_user, scopes=ALL_CARD_SCOPES - {"cards:detokenize"}), card
-    )
-    allowed = detokenize(api_as(acme_service_user, scopes={"cards:detokenize"}), card)
+    refused = detokenize(acme_billing.api(ALL_CARD_SCOPES - {"cards:detokenize"}), card)
+    allowed = detokenize(acme_billing.api({"cards:detokenize"}), card)
 
     assert refused.status_code == 403
     assert allowed.status_code == 200

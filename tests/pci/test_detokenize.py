@@ -12,7 +12,7 @@ from apps.pci import services
 from apps.pci.access import Caller
 from apps.siem.models import SecurityEvent
 from tests.pci import cards
-from tests.pci.conftest import ALL_CARD_SCOPES, client_caller
+from tests.pci.conftest import ALL_CARD_SCOPES
 
 pytestmark = pytest.mark.django_db
 PURPOSE = "chargeback dispute 2291"
@@ -28,10 +28,10 @@ def caseys_card(customer):
 
 
 @pytest.fixture
-def acmes_card(acme, acme_service_user):
+def acmes_card(acme, acme_billing):
     card, _ = services.tokenize_card(
         pan=cards.AMEX, expiry_month=12, expiry_year=2030, owner=acme,
-        actor=client_caller(acme_service_user),
+        actor=acme_billing.caller(),
     )  # fmt: skip
     return card
 
@@ -163,28 +163,40 @@ def test_a_card_number_offered_as_a_token_is_not_written_into_the_event(card_rev
     assert cards.VISA not in str(event.details)
 
 
-def test_a_partner_client_with_the_scope_sees_its_own_partners_card(acme_service_user, acmes_card):
+def test_a_partner_client_with_the_scope_sees_its_own_partners_card(acme_billing, acmes_card):
     number = services.detokenize_card(
-        token=acmes_card.token, purpose=PURPOSE, actor=client_caller(acme_service_user)
+        token=acmes_card.token, purpose=PURPOSE, actor=acme_billing.caller()
     )
 
     assert number == cards.AMEX
     [event] = access_events()
-    assert event.actor == "client:acme-billing"
+    assert event.actor == acme_billing.reference
     assert event.details["via_client"] is True
 
 
 def test_a_partner_client_without_the_detokenize_scope_is_refused_and_recorded(
-    acme_service_user, acmes_card
+    acme_billing, acmes_card
 ):
-    narrow = client_caller(acme_service_user, ALL_CARD_SCOPES - {"cards:detokenize"})
+    narrow = acme_billing.caller(ALL_CARD_SCOPES - {"cards:detokenize"})
 
     with pytest.raises(services.DetokenizationRefused) as refused:
         services.detokenize_card(token=acmes_card.token, purpose=PURPOSE, actor=narrow)
 
     assert refused.value.reason == "scope_missing"
     assert_refused_and_recorded(
-        "scope_missing", token=acmes_card.token, actor="client:acme-billing"
+        "scope_missing", token=acmes_card.token, actor=acme_billing.reference
+    )
+
+
+def test_another_partners_client_is_refused_even_with_the_scope(globex_billing, acmes_card):
+    with pytest.raises(services.DetokenizationRefused) as refused:
+        services.detokenize_card(
+            token=acmes_card.token, purpose=PURPOSE, actor=globex_billing.caller()
+        )
+
+    assert refused.value.reason == "not_permitted"
+    assert_refused_and_recorded(
+        "not_permitted", token=acmes_card.token, actor=globex_billing.reference
     )
 
 

@@ -61,11 +61,11 @@ def test_the_same_card_of_two_owners_gets_two_unlinkable_tokens(customer, mallor
     assert caseys.fingerprint != mallorys.fingerprint
 
 
-def test_a_partner_can_own_a_card(acme, acme_service_user):
-    card, _ = tokenize(acme, actor=Caller(user=acme_service_user, client_id="acme-billing"))
+def test_a_partner_can_own_a_card(acme, acme_billing):
+    card, _ = tokenize(acme, actor=acme_billing.caller())
 
     assert card.owner == acme
-    assert card.created_by == "client:acme-billing"
+    assert card.created_by == acme_billing.reference
 
 
 def test_a_format_preserving_token_keeps_length_and_last_four_and_fails_luhn(customer):
