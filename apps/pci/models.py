@@ -26,7 +26,8 @@ class CardToken(models.Model):
     token = models.CharField(max_length=40, unique=True)
     token_format = models.CharField(max_length=24, choices=Format, default=Format.OPAQUE)
     pan_ciphertext = models.BinaryField(editable=False)
-    fingerprint = models.CharField(max_length=80, editable=False)
+    # Unique over the whole table: owner and number are both part of what it is computed from.
+    fingerprint = models.CharField(max_length=80, unique=True, editable=False)
     brand = models.CharField(max_length=16)
     last_four = models.CharField(max_length=4)
     expiry_month = models.PositiveSmallIntegerField()
@@ -61,16 +62,6 @@ class CardToken(models.Model):
                 condition=Q(owner_user__isnull=False, owner_partner__isnull=True)
                 | Q(owner_user__isnull=True, owner_partner__isnull=False),
                 name="card_token_has_one_owner",
-            ),
-            models.UniqueConstraint(
-                fields=["owner_user", "fingerprint"],
-                condition=Q(owner_user__isnull=False),
-                name="card_token_unique_per_user",
-            ),
-            models.UniqueConstraint(
-                fields=["owner_partner", "fingerprint"],
-                condition=Q(owner_partner__isnull=False),
-                name="card_token_unique_per_partner",
             ),
         ]
 
