@@ -579,3 +579,23 @@ CELERY_BEAT_SCHEDULE = {
     "siem-forward-events": {"task": "apps.siem.tasks.forward_events", "schedule": 15.0},
     "siem-expire-restrictions": {"task": "apps.siem.tasks.release_expired", "schedule": 60.0},
 }
+
+# --- Card vault --------------------------------------------------------------------------
+
+# Card numbers are kept this long unless renewed (the classification policy for card data).
+PCI_CARD_RETENTION_DAYS = env_int("PCI_CARD_RETENTION_DAYS", 90, minimum=1)
+OAUTH2_PROVIDER["SCOPES"].update(
+    {
+        "cards:tokenize": "Store your customers' cards as tokens",
+        "cards:read": "List your stored cards, masked",
+        "cards:delete": "Delete your stored cards",
+        "cards:detokenize": "Reveal a stored card number, with a stated purpose",
+    }
+)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "pci-purge-expired-card-tokens": {
+        "task": "apps.pci.tasks.purge_expired_card_tokens",
+        "schedule": 60 * 60,
+    },
+}

@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # OAuth2 and OpenID Connect: partner sign-in, machine-client tokens, discovery and keys.
     path("o/", include("apps.accounts.oidc_urls", namespace="oauth2_provider")),
+    path("account/cards/", include("apps.pci.urls")),
 ]

@@ -2,6 +2,7 @@
 
 import contextlib
 import email
+import logging
 import os
 import subprocess
 import sys
@@ -62,6 +63,31 @@ def _forget_access_decisions():
     from apps.rbac import versions
 
     versions.forget_everything()
+
+
+# --- Card numbers never logged ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_card_number_in_the_logs_of_the_run(tmp_path_factory):
+    """Every log line of the run, and every worker's log, must be free of test card numbers.
+
+    The run's records go to a file through a handler with no filter of its own, so only the
+    scrubbing installed for the whole process keeps them clean; the check runs at the end.
+    """
+    from tests.pci.cards import TEST_PANS
+
+    path = tmp_path_factory.mktemp("run-log") / "run.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    logging.getLogger().addHandler(handler)
+    yield
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+
+    logs = [path, *tmp_path_factory.getbasetemp().glob("worker-log*/*.log")]
+    text = "\n".join(log.read_text(encoding="utf-8", errors="replace") for log in logs)
+    leaked = [f"...{pan[-4:]}" for pan in TEST_PANS if pan in text]
+    assert not leaked, f"test card numbers in the logs of this run: {leaked}"
 
 
 # --- People ------------------------------------------------------------------------------

@@ -13,7 +13,11 @@ class CoreConfig(AppConfig):
 
         from apps.core import classification  # noqa: F401 - registers the system check
         from apps.core.crypto.keyring import default_keyring
+        from apps.core.logging import install_log_scrubbing
 
         if settings.PRODUCTION:
             # A missing or malformed keyset stops the process now, not at the first request.
             default_keyring().load_all()
+
+        # Web processes, Celery workers and management commands all pass through here.
+        install_log_scrubbing()

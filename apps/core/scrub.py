@@ -1,10 +1,15 @@
 """Remove secrets from structures and text before they are stored or logged.
 
-Used by the security-event store (on the details of every event) and by the logging filter.
+Used by the security-event store (on the details of every event) and by the logging filters.
 Keys are judged by name: anything that looks like it holds a credential is replaced whole.
+Text is searched for card numbers: runs of 12 to 19 digits, possibly split into groups by
+single spaces or dashes, that pass the Luhn check. Checking the Luhn digit keeps order
+numbers, timestamps and format-preserving card tokens (which fail it on purpose) readable,
+while any real card number, however it is grouped or whatever digits it is written in, goes.
 """
 
 import re
+import unicodedata
 
 REDACTED = "[redacted]"
 
@@ -15,22 +20,80 @@ _SECRET_KEY_NAME = re.compile(
     r"|(?:^|[_-])(?:otp|code|pan|pin)(?:$|[_-])",
     re.IGNORECASE,
 )
-# A run of 12-19 digits, optionally split by single spaces or dashes, looks like a card number.
-_CARD_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")
 # Keys that are safe although they match the pattern above.
 _ALLOWED_KEY_NAMES = {"status_code", "code_count", "country_code", "error_code"}
+
+# Groups of digits joined by single spaces or dashes. \d on purpose: a card number written in
+# Arabic-Indic or fullwidth digits is still a card number and must not reach a log.
+_DIGIT_GROUPS = re.compile(r"\d+(?:[ -]\d+)*")
+_GROUP = re.compile(r"\d+")
+CARD_MIN_DIGITS = 12
+CARD_MAX_DIGITS = 19
+# Luhn doubles every second digit from the right and adds the digits of the product.
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 
 def is_secret_key_name(name: str) -> bool:
     return name.lower() not in _ALLOWED_KEY_NAMES and bool(_SECRET_KEY_NAME.search(name))
 
 
+def _luhn(values: list[int]) -> bool:
+    total = 0
+    for position, value in enumerate(reversed(values)):
+        total += _DOUBLED[value] if position % 2 == 1 else value
+    return total % 10 == 0
+
+
+def _card_spans(run: str) -> list[tuple[int, int]]:
+    """Where in a run of digit groups a card number sits, as (start, end) offsets.
+
+    A card may be only part of the run ("order 12 4111 1111 1111 1111"), so every sequence of
+    whole consecutive groups holding 12-19 digits is tried, leftmost and longest first.
+    """
+    groups = [(m.start(), m.end(), [unicodedata.digit(c) for c in m.group()])
+              for m in _GROUP.finditer(run)]  # fmt: skip
+    spans = []
+    first = 0
+    while first < len(groups):
+        found = None
+        digits: list[int] = []
+        for last in range(first, len(groups)):
+            digits = digits + groups[last][2]
+            if len(digits) > CARD_MAX_DIGITS:
+                break
+            if len(digits) >= CARD_MIN_DIGITS and _luhn(digits):
+                found = last
+        if found is None:
+            first += 1
+            continue
+        spans.append((groups[first][0], groups[found][1]))
+        first = found + 1
+    return spans
+
+
+def _redact_run(match: re.Match) -> str:
+    run = match.group()
+    if sum(c.isdigit() for c in run) < CARD_MIN_DIGITS:
+        return run
+    spans = _card_spans(run)
+    for start, end in reversed(spans):
+        run = run[:start] + REDACTED + run[end:]
+    return run
+
+
+def contains_card_number(text: str) -> bool:
+    return scrub_text(text) != text
+
+
 def scrub_text(text: str) -> str:
-    return _CARD_LIKE.sub(REDACTED, text)
+    """Text with every card number in it replaced by a marker."""
+    if not isinstance(text, str):
+        text = str(text)
+    return _DIGIT_GROUPS.sub(_redact_run, text)
 
 
 def scrub(value):
-    """Return a copy of value with secret-named keys and card-like numbers redacted."""
+    """Return a copy of value with secret-named keys and card numbers redacted."""
     if isinstance(value, dict):
         return {
             key: REDACTED if is_secret_key_name(str(key)) else scrub(item)
@@ -40,4 +103,7 @@ def scrub(value):
         return [scrub(item) for item in value]
     if isinstance(value, str):
         return scrub_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10**11:
+        # A card number stored as an integer is still a card number.
+        return REDACTED if scrub_text(str(value)) != str(value) else value
     return value

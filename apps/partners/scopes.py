@@ -6,6 +6,8 @@ from oauth2_provider.scopes import SettingsScopes
 PARTNER_SCOPES = frozenset(
     {"customers:read", "customers:personal", "customers:write", "events:write", "authz:check"}
 )
+# The card vault's scopes (apps.pci): tokenise, list, delete and reveal a partner's cards.
+PARTNER_SCOPES |= {"cards:tokenize", "cards:read", "cards:delete", "cards:detokenize"}
 
 
 class PartnerApplicationScopes(SettingsScopes):

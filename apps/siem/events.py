@@ -8,7 +8,7 @@ is in, so a change and its event are committed together.
 from django.utils import timezone
 
 from apps.core.context import current_request_context
-from apps.core.scrub import scrub
+from apps.core.scrub import scrub, scrub_text
 from apps.siem.models import SecurityEvent
 
 Severity = SecurityEvent.Severity
@@ -78,10 +78,13 @@ def emit(
         severity=severity or default_severity,
         outcome=outcome or default_outcome,
         actor=reference(actor),
-        subject=reference(subject if subject is not None else actor),
+        subject=scrub_text(reference(subject if subject is not None else actor)),
         service=service,
         ip=ip or request.ip,
-        user_agent=(user_agent if user_agent is not None else request.user_agent or "")[:512],
+        # The user agent is whatever the client sent, so it may hold a card number too.
+        user_agent=scrub_text(user_agent if user_agent is not None else request.user_agent or "")[
+            :512
+        ],
         request_id=request.request_id or "",
         details=scrub(details or {}),
     )

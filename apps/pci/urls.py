@@ -1,0 +1,8 @@
+from django.urls import path
+
+from apps.pci import views
+
+app_name = "pci"
+urlpatterns = [
+    path("<str:token>/delete/", views.delete_card, name="delete_card"),
+]

@@ -1,0 +1,144 @@
+"""No card number reaches a log line: messages, arguments, exceptions, extras, any logger."""
+
+import io
+import logging
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.core.logging import ScrubSecretsFilter, install_log_scrubbing
+from apps.core.scrub import REDACTED, scrub, scrub_text
+from tests.pci import cards
+
+
+@pytest.fixture
+def raw_stream():
+    """A logger with its own unfiltered handler that does not propagate: only the record
+    factory installed for the whole process stands between it and the card number."""
+    install_log_scrubbing()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("tests.unfiltered")
+    logger.addHandler(handler)
+    logger.propagate = False
+    yield logger, stream
+    logger.removeHandler(handler)
+    logger.propagate = True
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        cards.VISA,
+        cards.VISA_SPACED,
+        "4111-1111-1111-1111",
+        cards.AMEX,
+        cards.VISA_19,
+        cards.written_in(cards.VISA, cards.FULLWIDTH_ZERO),
+        cards.written_in(cards.MASTERCARD, cards.ARABIC_INDIC_ZERO),
+    ],
+)
+def test_a_card_number_in_text_is_redacted_however_it_is_written(written):
+    assert scrub_text(f"charge of card {written} failed") == f"charge of card {REDACTED} failed"
+
+
+def test_a_card_number_glued_after_other_digit_groups_is_still_found():
+    text = f"order 12 {cards.VISA_SPACED} at 2026-12-04"
+
+    assert scrub_text(text) == f"order 12 {REDACTED} at 2026-12-04"
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        "order 4111111111111112 shipped",  # fails Luhn: an order number, not a card
+        "at 2026-12-04 15:49:57.123456",
+        "request 1733327397123 took 12 ms",
+        "format-preserving token 9263519470241111",
+    ],
+)
+def test_numbers_that_fail_luhn_stay_readable(harmless):
+    assert scrub_text(harmless) == harmless
+
+
+def test_secret_named_keys_and_card_numbers_in_values_are_redacted():
+    details = {
+        "card_number": "x",
+        "cvv": "123",
+        "note": f"paid with {cards.MASTERCARD}",
+        "nested": [{"pan": "4"}, int(cards.VISA)],
+        "status_code": 200,
+    }
+
+    assert scrub(details) == {
+        "card_number": REDACTED,
+        "cvv": REDACTED,
+        "note": f"paid with {REDACTED}",
+        "nested": [{"pan": REDACTED}, REDACTED],
+        "status_code": 200,
+    }
+
+
+def test_a_card_number_passed_as_a_log_argument_is_redacted_by_any_logger(raw_stream):
+    logger, stream = raw_stream
+
+    logger.warning("declined %s for %s", cards.VISA, "user:7")
+
+    assert stream.getvalue() == f"declined {REDACTED} for user:7\n"
+
+
+def test_a_card_number_in_an_exception_message_is_redacted_from_its_traceback(raw_stream):
+    logger, stream = raw_stream
+
+    try:
+        raise ValueError(f"gateway refused {cards.AMEX}")
+    except ValueError:
+        logger.exception("charging failed")
+
+    assert "gateway refused" in stream.getvalue()
+    assert cards.AMEX not in stream.getvalue()
+
+
+def test_the_handler_filter_redacts_extra_details():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "event", None, None)
+    record.details = {"note": cards.DISCOVER, "token": "abc"}
+
+    ScrubSecretsFilter().filter(record)
+
+    assert record.details == {"note": REDACTED, "token": REDACTED}
+
+
+def test_installing_the_scrubbing_twice_wraps_the_factory_once():
+    install_log_scrubbing()
+    factory = logging.getLogRecordFactory()
+
+    install_log_scrubbing()
+
+    assert logging.getLogRecordFactory() is factory
+
+
+def test_a_card_number_in_an_unhandled_request_error_is_not_logged(monkeypatch, caplog, db):
+    """A PAN pushed through the API's error path: the 500 is logged by django.request."""
+    from apps.accounts.models import User
+    from apps.pci import services
+
+    def broken(**kwargs):
+        raise RuntimeError(f"storage failed for {kwargs['pan']}")
+
+    monkeypatch.setattr(services, "tokenize_card", broken)
+    user = User.objects.create_user("erin@example.com", "irrelevant-password-1")
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(user)
+
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.post(
+            "/api/v1/cards/",
+            {"number": cards.VISA, "expiry_month": "12", "expiry_year": "2030"},
+            content_type="application/json",
+        )
+
+    assert response.status_code == 500
+    assert cards.VISA.encode() not in response.content
+    assert "storage failed for" in caplog.text
+    assert cards.VISA not in caplog.text
