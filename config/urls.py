@@ -1,7 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from oauth2_provider import urls as oauth2_urls
+
+from apps.api.views import api_not_found
 
 urlpatterns = [
     path("", include("apps.core.urls")),
@@ -13,6 +15,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Any other address under /api/ answers in the API's error shape, not with an HTML page.
+    re_path(r"^api/", api_not_found),
     # OAuth2 token, revocation and introspection endpoints for machine clients.
     path("o/", include((oauth2_urls.base_urlpatterns, "oauth2_provider"))),
 ]

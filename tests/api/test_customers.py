@@ -153,3 +153,19 @@ def test_a_token_revoked_in_the_admin_stops_working(acme_crm):
     AccessToken.objects.all().delete()
 
     assert api_as(token).get("/api/v1/customers/").status_code == 401
+
+
+def test_an_instant_with_an_offset_postgres_lacks_is_read_in_utc(acme_crm):
+    api = api_as(client_token(acme_crm))
+
+    response = api.get("/api/v1/customers/", {"created_after": "0909-02-10T09:08:15+16:29"})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+05:00", "not-a-date"])
+def test_an_instant_the_database_cannot_hold_is_a_field_error(acme_crm, instant):
+    response = api_as(client_token(acme_crm)).get("/api/v1/customers/", {"created_after": instant})
+
+    assert response.status_code == 400
+    assert "created_after" in response.json()["fields"]
