@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from apps.api.views import api_not_found
 
 urlpatterns = [
     path("", include("apps.core.urls")),
@@ -16,4 +18,6 @@ urlpatterns = [
     # OAuth2 and OpenID Connect: partner sign-in, machine-client tokens, discovery and keys.
     path("o/", include("apps.accounts.oidc_urls", namespace="oauth2_provider")),
     path("account/cards/", include("apps.pci.urls")),
+    # Any other address under /api/ answers in the API's error shape, not with an HTML page.
+    re_path(r"^api/", api_not_found),
 ]

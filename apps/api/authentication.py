@@ -31,7 +31,7 @@ class PartnerClientAuthentication(OAuth2Authentication):
         if result is None:
             return None
 
-        _, access_token = result
+        access_token = result[1]
         application = access_token.application
         service_user = application.user if application is not None else None
         link = getattr(application, "partner_link", None)

@@ -5,6 +5,8 @@ from allauth.account.models import EmailAddress
 from allauth.core import context as allauth_context
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import permissions, status
 from rest_framework.exceptions import NotFound
@@ -12,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api import serializers
-from apps.api.errors import error_response
+from apps.api.errors import error_body, error_response
 from apps.api.models import TokenSession
 from apps.api.second_factor import (
     second_factor_devices,
@@ -273,3 +275,9 @@ class HealthView(APIView):
             {"status": "ok" if healthy else "unavailable", "checks": states},
             status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+
+@csrf_exempt  # nothing happens here; a CSRF page would only hide the 404
+def api_not_found(request, *args, **kwargs):
+    """Unknown addresses under /api/ answer with the JSON error body, whatever the method."""
+    return JsonResponse(error_body("not_found", "Not found."), status=404)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.partners.models import Customer, Partner
+from apps.partners.models import Customer, Partner, PartnerApplication
 
 
 @admin.register(Partner)
@@ -15,3 +15,12 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["partner"]
     search_fields = ["reference"]
     raw_id_fields = ["owner"]
+
+
+@admin.register(PartnerApplication)
+class PartnerApplicationAdmin(admin.ModelAdmin):
+    """Which partner an OAuth2 application acts for; its tokens are under "Access tokens"."""
+
+    list_display = ["application", "partner", "scopes"]
+    list_filter = ["partner"]
+    raw_id_fields = ["application"]

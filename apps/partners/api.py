@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 
+from apps.api.filters import UtcIsoDateTimeFilter
 from apps.partners import access
 from apps.partners.models import Customer
 from apps.partners.services import (
@@ -58,8 +59,8 @@ NEW_CUSTOMER_EXAMPLE = OpenApiExample(
 
 
 class CustomerFilter(filters.FilterSet):
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Customer

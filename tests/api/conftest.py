@@ -6,6 +6,7 @@ must never see. Casey is an end user with a password (tests/conftest.py).
 """
 
 import base64
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -29,7 +30,8 @@ def _fresh_counters():
 class Client:
     """A registered machine client: its id, its one-time secret, its partner."""
 
-    def __init__(self, application, secret, partner):
+    def __init__(self, application, secret, partner, scopes):
+        self.scopes = " ".join(sorted(scopes))
         self.application = application
         self.client_id = application.client_id
         self.secret = secret
@@ -44,7 +46,7 @@ def register(partner, name, scopes):
     application, secret = register_partner_application(
         partner, name=name, scopes=scopes, actor="test"
     )
-    return Client(application, secret, partner)
+    return Client(application, secret, partner, scopes)
 
 
 @pytest.fixture
@@ -73,12 +75,15 @@ def globex_crm(globex):
 
 
 def client_token(client: Client, scope: str | None = None) -> str:
-    """A client-credentials token from /o/token/, through Django's test client."""
+    """A client-credentials token from /o/token/ with every scope the client may have."""
     api = APIClient()
-    data = {"grant_type": "client_credentials"}
-    if scope is not None:
-        data["scope"] = scope
-    response = api.post("/o/token/", data, HTTP_AUTHORIZATION=client.basic_auth())
+    data = {"grant_type": "client_credentials", "scope": scope or client.scopes}
+    response = api.post(
+        "/o/token/",
+        urlencode(data),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=client.basic_auth(),
+    )
     assert response.status_code == 200, response.content
     return response.json()["access_token"]
 

@@ -131,3 +131,11 @@ def test_cors_answers_only_configured_origins(settings):
 
     assert allowed["Access-Control-Allow-Origin"] == "https://partner.example"
     assert "Access-Control-Allow-Origin" not in other
+
+
+def test_an_unknown_address_under_the_api_answers_in_the_error_shape():
+    response = APIClient().get("/api/v1/customers/-4.5e-83/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"

@@ -1,0 +1,171 @@
+"""Partner customers: each partner sees its own, personal fields need their own scope.
+
+The access suite: anonymous, a user without permission, a scoped client, a full client.
+"""
+
+from urllib.parse import urlencode
+
+import pytest
+
+from apps.partners.models import Customer
+from apps.siem.models import SecurityEvent
+from tests.api.conftest import api_as, client_token, password_login
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def casey_at_acme(acme):
+    return Customer.objects.create(
+        partner=acme, reference="crm-1", display_name="Casey Jones", email="casey@example.com"
+    )
+
+
+@pytest.fixture
+def gina_at_globex(globex):
+    return Customer.objects.create(
+        partner=globex, reference="crm-1", display_name="Gina", email="gina@example.com"
+    )
+
+
+def test_anonymous_callers_get_401(casey_at_acme):
+    from rest_framework.test import APIClient
+
+    assert APIClient().get("/api/v1/customers/").status_code == 401
+    assert APIClient().get(f"/api/v1/customers/{casey_at_acme.pk}/").status_code == 401
+
+
+def test_a_user_client_without_permission_sees_no_customers(customer, casey_at_acme):
+    token = password_login(customer.email).json()["access"]
+
+    assert api_as(token).get("/api/v1/customers/").status_code == 403
+
+
+def test_a_client_lists_only_its_own_partners_customers(acme_crm, casey_at_acme, gina_at_globex):
+    rows = api_as(client_token(acme_crm)).get("/api/v1/customers/").json()["results"]
+
+    assert [row["id"] for row in rows] == [casey_at_acme.pk]
+
+
+def test_another_partners_customer_reads_as_not_found(acme_crm, gina_at_globex):
+    api = api_as(client_token(acme_crm))
+
+    assert api.get(f"/api/v1/customers/{gina_at_globex.pk}/").status_code == 404
+    assert api.patch(f"/api/v1/customers/{gina_at_globex.pk}/", {}).status_code == 404
+
+
+def test_without_the_personal_scope_personal_fields_are_left_out(acme_reporting, casey_at_acme):
+    row = api_as(client_token(acme_reporting)).get("/api/v1/customers/").json()["results"][0]
+
+    assert row == {
+        "id": casey_at_acme.pk,
+        "reference": "crm-1",
+        "created_at": row["created_at"],
+    }
+    assert not SecurityEvent.objects.filter(event_type="data.access").exists()
+
+
+def test_a_token_narrowed_to_read_cannot_write(acme_crm):
+    api = api_as(client_token(acme_crm, scope="customers:read"))
+
+    response = api.post("/api/v1/customers/", {"reference": "x"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_a_client_cannot_ask_for_scopes_beyond_its_registration(acme_reporting):
+    from rest_framework.test import APIClient
+
+    response = APIClient().post(
+        "/o/token/",
+        urlencode({"grant_type": "client_credentials", "scope": "customers:write"}),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=acme_reporting.basic_auth(),
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+
+
+def test_every_read_of_personal_fields_leaves_one_batched_access_event(acme, acme_crm):
+    for number in range(3):
+        Customer.objects.create(partner=acme, reference=f"r{number}", display_name="someone")
+    api = api_as(client_token(acme_crm))
+
+    api.get("/api/v1/customers/")
+
+    events = SecurityEvent.objects.filter(event_type="data.access")
+    assert events.count() == 1
+    event = events.get()
+    assert sorted(event.details["ids"]) == sorted(Customer.objects.values_list("pk", flat=True))
+    assert event.details["fields"] == ["display_name", "email"]
+    assert event.actor == f"client:{acme_crm.client_id}"
+
+
+def test_a_full_client_creates_reads_and_updates_a_customer(acme_crm):
+    api = api_as(client_token(acme_crm))
+
+    created = api.post(
+        "/api/v1/customers/",
+        {"reference": "crm-9", "display_name": "Sam", "email": "sam@example.com"},
+        format="json",
+    )
+    assert created.status_code == 201
+    customer_id = created.json()["id"]
+
+    changed = api.patch(f"/api/v1/customers/{customer_id}/", {"display_name": "Sam Lee"})
+    assert changed.status_code == 200
+    assert api.get(f"/api/v1/customers/{customer_id}/").json()["display_name"] == "Sam Lee"
+    assert Customer.objects.get(pk=customer_id).partner == acme_crm.partner
+
+
+def test_a_duplicate_reference_is_a_field_error_not_a_crash(acme_crm, casey_at_acme):
+    api = api_as(client_token(acme_crm))
+
+    response = api.post("/api/v1/customers/", {"reference": "crm-1"}, format="json")
+
+    assert response.status_code == 400
+    assert "reference" in response.json()["fields"]
+
+
+def test_customers_can_be_filtered_by_reference(acme, acme_crm):
+    Customer.objects.create(partner=acme, reference="wanted")
+    Customer.objects.create(partner=acme, reference="other")
+
+    rows = api_as(client_token(acme_crm)).get("/api/v1/customers/", {"reference": "wanted"})
+
+    assert [row["reference"] for row in rows.json()["results"]] == ["wanted"]
+
+
+def test_a_suspended_partner_loses_access_at_once(acme, acme_crm):
+    api = api_as(client_token(acme_crm))
+    acme.is_active = False
+    acme.save()
+
+    assert api.get("/api/v1/customers/").status_code == 401
+
+
+def test_a_token_revoked_in_the_admin_stops_working(acme_crm):
+    from oauth2_provider.models import AccessToken
+
+    token = client_token(acme_crm)
+    AccessToken.objects.all().delete()
+
+    assert api_as(token).get("/api/v1/customers/").status_code == 401
+
+
+def test_an_instant_with_an_offset_postgres_lacks_is_read_in_utc(acme_crm):
+    api = api_as(client_token(acme_crm))
+
+    response = api.get("/api/v1/customers/", {"created_after": "0909-02-10T09:08:15+16:29"})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+05:00", "not-a-date"])
+def test_an_instant_the_database_cannot_hold_is_a_field_error(acme_crm, instant):
+    response = api_as(client_token(acme_crm)).get("/api/v1/customers/", {"created_after": instant})
+
+    assert response.status_code == 400
+    assert "created_after" in response.json()["fields"]
