@@ -169,3 +169,29 @@ def test_an_instant_the_database_cannot_hold_is_a_field_error(acme_crm, instant)
 
     assert response.status_code == 400
     assert "created_after" in response.json()["fields"]
+
+
+def test_a_token_of_an_application_no_partner_owns_is_refused(customer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, Application
+
+    stray = Application.objects.create(
+        name="Stray",
+        user=customer,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+    )
+    AccessToken.objects.create(
+        application=stray,
+        token="stray-token-value",
+        scope="customers:read",
+        expires=timezone.now() + timedelta(minutes=5),
+    )
+
+    assert api_as("stray-token-value").get("/api/v1/customers/").status_code == 401
+
+
+def test_a_machine_client_has_no_me(acme_crm):
+    assert api_as(client_token(acme_crm)).get("/api/v1/me/").status_code == 403
