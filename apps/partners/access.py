@@ -6,14 +6,10 @@ become thin calls into it. Until then: a machine client sees its own partner's c
 the scopes its token holds; a user client sees none (deny by default).
 """
 
+from apps.api.permissions import token_scopes
 from apps.partners.models import Customer
 
 READ, WRITE, PERSONAL = "customers:read", "customers:write", "customers:personal"
-
-
-def token_scopes(request) -> set[str]:
-    scope = getattr(request.auth, "scope", None)
-    return set(scope.split()) if isinstance(scope, str) else set()
 
 
 def caller_reference(request) -> str:

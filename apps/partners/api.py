@@ -6,6 +6,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 
 from apps.api.filters import UtcIsoDateTimeFilter
+from apps.api.permissions import ClientScopes
 from apps.partners import access
 from apps.partners.models import Customer
 from apps.partners.services import (
@@ -67,14 +68,13 @@ class CustomerFilter(filters.FilterSet):
         fields = ["reference"]
 
 
-class CustomerScopes(permissions.BasePermission):
-    """Reading needs customers:read, writing customers:write, on the caller's own partner."""
+class PartnerClientsOnly(permissions.BasePermission):
+    """Until access control grants people customers, only partner clients reach them."""
 
-    message = "This token does not allow this."
+    message = "Only partner clients may use customers."
 
     def has_permission(self, request, view):
-        needed = access.READ if request.method in permissions.SAFE_METHODS else access.WRITE
-        return access.may(request, needed)
+        return getattr(request, "partner", None) is not None
 
 
 @extend_schema_view(
@@ -94,7 +94,8 @@ class CustomerViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = CustomerSerializer
-    permission_classes = [CustomerScopes]
+    permission_classes = [ClientScopes, PartnerClientsOnly]
+    client_scopes = {"read": access.READ, "write": access.WRITE}
     filterset_class = CustomerFilter
 
     def get_queryset(self):
