@@ -139,3 +139,30 @@ def test_an_unknown_address_under_the_api_answers_in_the_error_shape():
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer",
+        "Bearer a b",
+        "Bearer ....",
+        "Bearer a.b.c",
+        "Bearer ÿÿÿ.ÿÿÿ.ÿÿÿ",
+        "Bearer " + "x" * 5000,
+        "Basic Zm9vOmJhcg==",
+        "Token abc",
+        "",
+    ],
+)
+def test_odd_authorization_headers_are_401_not_500(header):
+    response = APIClient().get("/api/v1/customers/", HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+    assert set(response.json()) == {"code", "message", "fields"}
+
+
+def test_an_access_token_in_the_query_string_is_not_accepted(acme_crm):
+    token = client_token(acme_crm)
+
+    assert APIClient().get("/api/v1/customers/", {"access_token": token}).status_code == 401
