@@ -3,7 +3,7 @@
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from apps.api.filters import UtcIsoDateTimeFilter
 from apps.api.permissions import ClientScopes
@@ -68,13 +68,16 @@ class CustomerFilter(filters.FilterSet):
         fields = ["reference"]
 
 
-class PartnerClientsOnly(permissions.BasePermission):
-    """Until access control grants people customers, only partner clients reach them."""
+class CustomerAccess(permissions.BasePermission):
+    """Access control decides, on the resource for lists and creation, on each object else."""
 
-    message = "Only partner clients may use customers."
+    message = "You may not do this with customers."
 
     def has_permission(self, request, view):
-        return getattr(request, "partner", None) is not None
+        return access.may_use_customers(request)
+
+    def has_object_permission(self, request, view, obj):
+        return access.may_act_on(request, obj)
 
 
 @extend_schema_view(
@@ -94,7 +97,7 @@ class CustomerViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = CustomerSerializer
-    permission_classes = [ClientScopes, PartnerClientsOnly]
+    permission_classes = [ClientScopes, CustomerAccess]
     client_scopes = {"read": access.READ, "write": access.WRITE}
     filterset_class = CustomerFilter
 
@@ -105,7 +108,7 @@ class CustomerViewSet(
         # The schema documents the fullest answer; the fields are optional in it.
         if getattr(self, "swagger_fake_view", False):
             return True
-        return access.may(self.request, access.PERSONAL)
+        return access.may_see_personal_fields(self.request)
 
     def get_serializer(self, *args, **kwargs):
         kwargs.setdefault("show_personal", self.shows_personal())
@@ -134,9 +137,13 @@ class CustomerViewSet(
         return customer
 
     def perform_create(self, serializer):
+        # A customer belongs to a partner: the caller's, who must be allowed to add to it.
+        partner = getattr(self.request, "partner", None)
+        if partner is None or not access.may_act_on(self.request, Customer(partner=partner)):
+            raise PermissionDenied(CustomerAccess.message)
         try:
             serializer.instance = create_customer(
-                self.request.partner,
+                partner,
                 data=serializer.validated_data,
                 actor=access.caller_reference(self.request),
             )

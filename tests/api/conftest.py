@@ -14,9 +14,18 @@ from rest_framework.test import APIClient
 
 from apps.partners.models import Partner
 from apps.partners.services import register_partner_application
+from apps.rbac.models import Permission, Role
+from apps.rbac.seed import SEED_ROLES, install
 from tests.support import STRONG_PASSWORD
 
 ALL_CUSTOMER_SCOPES = {"customers:read", "customers:write", "customers:personal"}
+
+
+@pytest.fixture(autouse=True)
+def seed_roles(db):
+    """The seed roles come from a data migration, which a transactional test's flush removes."""
+    if Role.objects.filter(name__in=SEED_ROLES).count() != len(SEED_ROLES):
+        install(Role, Permission)
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from apps.partners.models import Customer
+from apps.rbac.models import Role
 from apps.siem.models import SecurityEvent
 from tests.api.conftest import api_as, client_token, password_login
 
@@ -35,10 +36,47 @@ def test_anonymous_callers_get_401(casey_at_acme):
     assert APIClient().get(f"/api/v1/customers/{casey_at_acme.pk}/").status_code == 401
 
 
-def test_a_user_client_without_permission_sees_no_customers(customer, casey_at_acme):
+def test_a_user_client_without_any_role_is_refused(customer, casey_at_acme):
     token = password_login(customer.email).json()["access"]
 
     assert api_as(token).get("/api/v1/customers/").status_code == 403
+
+
+def test_a_person_with_the_customer_role_sees_only_their_own_record(customer, acme):
+    from apps.rbac.services import bind_role
+
+    bind_role(role=Role.objects.get(name="customer"), user=customer, granted_by=None, reason="t")
+    mine = Customer.objects.create(partner=acme, reference="mine", owner=customer)
+    Customer.objects.create(partner=acme, reference="someone else's")
+    api = api_as(password_login(customer.email).json()["access"])
+
+    rows = api.get("/api/v1/customers/").json()["results"]
+
+    assert [row["id"] for row in rows] == [mine.pk]
+    assert api.post("/api/v1/customers/", {"reference": "new"}).status_code == 403
+
+
+def test_revoking_the_partner_role_stops_the_client_at_once(acme_crm, casey_at_acme):
+    from apps.rbac.models import RoleBinding
+    from apps.rbac.services import revoke_binding
+
+    api = api_as(client_token(acme_crm))
+    assert api.get("/api/v1/customers/").status_code == 200
+
+    binding = RoleBinding.objects.get(user=acme_crm.application.user)
+    revoke_binding(binding, revoked_by=None, reason="contract ended")
+
+    assert api.get("/api/v1/customers/").status_code == 403
+    assert api.get(f"/api/v1/customers/{casey_at_acme.pk}/").status_code == 403
+
+
+def test_a_partner_client_is_bound_to_its_partner_only(acme_crm):
+    from apps.rbac.models import RoleBinding
+
+    binding = RoleBinding.objects.get(user=acme_crm.application.user)
+
+    assert binding.role.name == "partner-client"
+    assert binding.scope == f"partner:{acme_crm.partner.pk}"
 
 
 def test_a_client_lists_only_its_own_partners_customers(acme_crm, casey_at_acme, gina_at_globex):
