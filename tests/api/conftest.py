@@ -103,7 +103,8 @@ def api_as(token: str) -> APIClient:
     return api
 
 
-def password_login(email: str, password: str = STRONG_PASSWORD, **extra):
-    return APIClient().post(
-        "/api/v1/auth/token/", {"email": email, "password": password}, format="json", **extra
-    )
+def password_login(email: str, password: str = STRONG_PASSWORD, otp: str | None = None, **extra):
+    body = {"email": email, "password": password}
+    if otp is not None:
+        body["otp"] = otp
+    return APIClient().post("/api/v1/auth/token/", body, format="json", **extra)
