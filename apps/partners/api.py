@@ -23,13 +23,17 @@ DUPLICATE = {"reference": ["A customer with this reference already exists."]}
 class CustomerSerializer(serializers.ModelSerializer):
     """A customer; `display_name` and `email` appear only for tokens with customers:personal."""
 
+    # Stored encrypted; declared here because their model fields are not Django's own.
+    display_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, allow_null=True
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
+
     class Meta:
         model = Customer
         fields = ["id", "reference", "display_name", "email", "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {
-            "display_name": {"required": False},
-            "email": {"required": False},
             # Uniqueness per partner is checked by the database, inside the service.
             "reference": {"validators": []},
         }

@@ -82,7 +82,8 @@ def update_customer(customer: Customer, *, data: dict, actor: str) -> Customer:
         setattr(customer, field, value)
     try:
         with transaction.atomic():
-            customer.save(update_fields=list(data) or None)
+            # A full save: a changed email also rewrites its blind index.
+            customer.save()
     except IntegrityError:
         raise DuplicateReference from None
     emit(
