@@ -83,9 +83,16 @@ def globex_crm(globex):
     return register(globex, "Globex CRM", ALL_CUSTOMER_SCOPES)
 
 
+def json_client() -> APIClient:
+    """An API test client that sends JSON bodies unless told otherwise."""
+    client = APIClient()
+    client.default_format = "json"
+    return client
+
+
 def client_token(client: Client, scope: str | None = None) -> str:
     """A client-credentials token from /o/token/ with every scope the client may have."""
-    api = APIClient()
+    api = json_client()
     data = {"grant_type": "client_credentials", "scope": scope or client.scopes}
     response = api.post(
         "/o/token/",
@@ -98,7 +105,7 @@ def client_token(client: Client, scope: str | None = None) -> str:
 
 
 def api_as(token: str) -> APIClient:
-    api = APIClient()
+    api = json_client()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return api
 
@@ -107,4 +114,4 @@ def password_login(email: str, password: str = STRONG_PASSWORD, otp: str | None 
     body = {"email": email, "password": password}
     if otp is not None:
         body["otp"] = otp
-    return APIClient().post("/api/v1/auth/token/", body, format="json", **extra)
+    return json_client().post("/api/v1/auth/token/", body, format="json", **extra)

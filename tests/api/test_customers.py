@@ -10,7 +10,7 @@ import pytest
 from apps.partners.models import Customer
 from apps.rbac.models import Role
 from apps.siem.models import SecurityEvent
-from tests.api.conftest import api_as, client_token, password_login
+from tests.api.conftest import api_as, client_token, json_client, password_login
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,9 @@ def gina_at_globex(globex):
 
 
 def test_anonymous_callers_get_401(casey_at_acme):
-    from rest_framework.test import APIClient
 
-    assert APIClient().get("/api/v1/customers/").status_code == 401
-    assert APIClient().get(f"/api/v1/customers/{casey_at_acme.pk}/").status_code == 401
+    assert json_client().get("/api/v1/customers/").status_code == 401
+    assert json_client().get(f"/api/v1/customers/{casey_at_acme.pk}/").status_code == 401
 
 
 def test_a_user_client_without_any_role_is_refused(customer, casey_at_acme):
@@ -113,9 +112,8 @@ def test_a_token_narrowed_to_read_cannot_write(acme_crm):
 
 
 def test_a_client_cannot_ask_for_scopes_beyond_its_registration(acme_reporting):
-    from rest_framework.test import APIClient
 
-    response = APIClient().post(
+    response = json_client().post(
         "/o/token/",
         urlencode({"grant_type": "client_credentials", "scope": "customers:write"}),
         content_type="application/x-www-form-urlencoded",

@@ -8,22 +8,21 @@ import time
 import jwt
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 
 from apps.api.models import TokenSession
 from apps.siem.models import SecurityEvent
 from tests.accounts.mfa_support import give_totp
-from tests.api.conftest import api_as, password_login
+from tests.api.conftest import api_as, json_client, password_login
 
 pytestmark = pytest.mark.django_db
 
 
 def refresh(token: str):
-    return APIClient().post("/api/v1/auth/token/refresh/", {"refresh": token})
+    return json_client().post("/api/v1/auth/token/refresh/", {"refresh": token})
 
 
 def verify(token: str):
-    return APIClient().post("/api/v1/auth/token/verify/", {"token": token})
+    return json_client().post("/api/v1/auth/token/verify/", {"token": token})
 
 
 def claims(token: str) -> dict:
