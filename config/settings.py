@@ -471,7 +471,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Requests per minute, read on every request so that an operator can tune them per deployment.
 PORTAL_API_RATE_PER_ADDRESS = env_int("PORTAL_API_RATE_PER_ADDRESS", 600, minimum=1)

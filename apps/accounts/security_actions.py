@@ -43,6 +43,13 @@ def end_sessions_and_tokens(user, *, actor) -> int:
             _, created = BlacklistedToken.objects.get_or_create(token=token)
             ended += created
 
+    if apps.is_installed("apps.api"):
+        # The partner API's user tokens belong to token sessions; ending those ends the tokens.
+        from apps.api.models import TokenSession
+        from apps.api.services import end_token_sessions_of
+
+        ended += end_token_sessions_of(user, reason=TokenSession.EndReason.REVOKED)
+
     emit("auth.logout", actor=actor, subject=user, details={"reason": "security", "ended": ended})
     return ended
 

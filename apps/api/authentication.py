@@ -21,6 +21,17 @@ def _looks_like_jwt(request) -> bool:
     return len(parts) == 2 and parts[1].count(b".") == 2
 
 
+def _partner_link(application_id):
+    from apps.partners.models import PartnerApplication
+
+    # One query for the partner, the application and its service user.
+    return (
+        PartnerApplication.objects.select_related("partner", "application__user")
+        .filter(application_id=application_id)
+        .first()
+    )
+
+
 class PartnerClientAuthentication(OAuth2Authentication):
     """An opaque client-credentials token; the caller acts as its application's service user."""
 
@@ -32,15 +43,15 @@ class PartnerClientAuthentication(OAuth2Authentication):
             return None
 
         access_token = result[1]
-        application = access_token.application
-        service_user = application.user if application is not None else None
-        link = getattr(application, "partner_link", None)
+        link = _partner_link(access_token.application_id)
+        service_user = link.application.user if link is not None else None
         # Guard: a token of an application that is not a partner's is not for this API.
         if link is None or service_user is None:
             raise exceptions.AuthenticationFailed(_("This client is not a partner application."))
         # Guard: a suspended partner or a disabled service user loses access at once.
         if not link.partner.is_active or not service_user.is_active:
             raise exceptions.AuthenticationFailed(_("This client is suspended."))
+        access_token.application = link.application  # reuse the row already loaded
         request.partner = link.partner
         return service_user, access_token
 

@@ -1,39 +1,35 @@
-"""The second-factor rule for password logins at the token endpoint, same as the web login.
+"""The second-factor rule for password logins at the token endpoint, the web login's rule.
 
-The MFA login stage lives in apps.accounts; this module only asks it two questions, and keeps
-working (requiring nothing) on an installation where neither the policy nor django-otp is
-present yet.
+Whoever has a confirmed second factor, or must use one (staff, roles that require it), gets
+tokens only with a valid code. The code is checked by the MFA services, which refuse replays,
+throttle per device and lock slow guessing, exactly as on the web.
 """
 
-from django.apps import apps
+from apps.accounts.mfa.services import has_second_factor, verify_second_factor
+from apps.accounts.mfa_policy import user_must_use_mfa
+
+NEEDS_CODE = "needs_code"
+NEEDS_ENROLMENT = "needs_enrolment"
 
 
-def second_factor_required(user) -> bool:
-    try:
-        from apps.accounts.mfa_policy import user_must_use_mfa
-    except ImportError:
-        user_must_use_mfa = None
-    if user_must_use_mfa is not None and user_must_use_mfa(user):
-        return True
-    if apps.is_installed("django_otp"):
-        from django_otp import user_has_device
-
-        return user_has_device(user, confirmed=True)
-    return False
+def second_factor_demand(user) -> str | None:
+    """None when a password is enough, else what the person must still do."""
+    if has_second_factor(user):
+        return NEEDS_CODE
+    if user_must_use_mfa(user):
+        # Enrolment happens in the browser, where the person can scan a code.
+        return NEEDS_ENROLMENT
+    return None
 
 
-def verify_second_factor(user, code: str | None) -> bool:
-    """Check a code against the user's devices; django-otp refuses replays and throttles."""
-    if not code or not apps.is_installed("django_otp"):
-        return False
-    from django_otp import match_token
-
-    return match_token(user, code) is not None
+def passes_second_factor(user, code: str | None) -> tuple[bool, str | None]:
+    if not code:
+        return False, None
+    verification = verify_second_factor(user=user, code=code, purpose="api-login")
+    return verification.accepted, verification.refusal
 
 
 def second_factor_devices(user) -> list:
-    if not apps.is_installed("django_otp"):
-        return []
     from django_otp import devices_for_user
 
     return list(devices_for_user(user, confirmed=None))

@@ -17,9 +17,11 @@ from apps.api import serializers
 from apps.api.errors import error_body, error_response
 from apps.api.models import TokenSession
 from apps.api.second_factor import (
+    NEEDS_CODE,
+    NEEDS_ENROLMENT,
+    passes_second_factor,
+    second_factor_demand,
     second_factor_devices,
-    second_factor_required,
-    verify_second_factor,
 )
 from apps.api.services import (
     RefreshRefused,
@@ -102,18 +104,24 @@ class TokenObtainView(APIView):
                 status.HTTP_403_FORBIDDEN, "email_unverified", "Verify your email address first."
             )
         # Guard: whoever must use a second factor on the web must use it here too.
-        mfa_verified = False
-        if second_factor_required(user):
-            if not verify_second_factor(user, form.validated_data.get("otp")):
-                emit("auth.login.failure", actor=user, details={"channel": "api", "reason": "otp"})
+        demand = second_factor_demand(user)
+        if demand == NEEDS_ENROLMENT:
+            emit("auth.login.failure", actor=user, details={"channel": "api", "reason": "enrol"})
+            return error_response(
+                status.HTTP_403_FORBIDDEN,
+                "second_factor_enrolment_required",
+                "Set up a second factor in your account settings first.",
+            )
+        if demand == NEEDS_CODE:
+            passed, refusal = passes_second_factor(user, form.validated_data.get("otp"))
+            if not passed:
                 return error_response(
                     status.HTTP_403_FORBIDDEN,
                     "second_factor_required",
-                    "A valid second-factor code is required.",
+                    refusal or "A valid second-factor code is required.",
                 )
-            mfa_verified = True
 
-        _, pair = start_token_session(user=user, mfa_verified=mfa_verified)
+        _, pair = start_token_session(user=user, mfa_verified=demand == NEEDS_CODE)
         return Response(pair)
 
 

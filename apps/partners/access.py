@@ -1,19 +1,24 @@
 """Who may do what with customers: the one access path of the customer endpoints.
 
-TODO: replace the partner check with apps.rbac's restrict()/authorize() once it is on main;
-the machine client's service user then holds the `partner:<id>` binding and these functions
-become thin calls into it. Until then: a machine client sees its own partner's customers, with
-the scopes its token holds; a user client sees none (deny by default).
+Access control decides (`restrict()` for lists, `authorize()` for each object); a machine
+client acts as its application's service user, bound to the partner role scoped
+`partner:<id>`, and its token's scopes can only narrow that (checked by ClientScopes).
 """
 
-from apps.partners.models import Customer
+from rest_framework.permissions import SAFE_METHODS
 
+from apps.api.permissions import is_machine_client, token_scopes
+from apps.partners.models import Customer
+from apps.rbac.services import authorize, restrict
+
+RESOURCE = "customers"
 READ, WRITE, PERSONAL = "customers:read", "customers:write", "customers:personal"
 
 
-def token_scopes(request) -> set[str]:
-    scope = getattr(request.auth, "scope", None)
-    return set(scope.split()) if isinstance(scope, str) else set()
+def action_for(request) -> str:
+    if request.method in SAFE_METHODS:
+        return "read"
+    return "create" if request.method == "POST" else "write"
 
 
 def caller_reference(request) -> str:
@@ -23,15 +28,22 @@ def caller_reference(request) -> str:
     return f"user:{request.user.pk}"
 
 
-def may(request, scope: str) -> bool:
-    # Guard: only partner machine clients reach customers until RBAC grants users anything.
-    if getattr(request, "partner", None) is None:
-        return False
-    return scope in token_scopes(request)
+def may_use_customers(request) -> bool:
+    """Whether any grant lets the caller do this kind of request on some customer."""
+    return authorize(request.user, action_for(request), RESOURCE).allowed
+
+
+def may_act_on(request, customer: Customer) -> bool:
+    return authorize(request.user, action_for(request), RESOURCE, customer).allowed
+
+
+def may_see_personal_fields(request) -> bool:
+    # A person reading records access control lets them read sees them whole; a machine
+    # client needs the personal scope on top.
+    if is_machine_client(request):
+        return PERSONAL in token_scopes(request)
+    return True
 
 
 def visible_customers(request):
-    partner = getattr(request, "partner", None)
-    if partner is None:
-        return Customer.objects.none()
-    return Customer.objects.filter(partner=partner)
+    return restrict(Customer.objects.all(), request.user, action_for(request))

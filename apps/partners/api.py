@@ -3,9 +3,10 @@
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from apps.api.filters import UtcIsoDateTimeFilter
+from apps.api.permissions import ClientScopes
 from apps.partners import access
 from apps.partners.models import Customer
 from apps.partners.services import (
@@ -22,13 +23,17 @@ DUPLICATE = {"reference": ["A customer with this reference already exists."]}
 class CustomerSerializer(serializers.ModelSerializer):
     """A customer; `display_name` and `email` appear only for tokens with customers:personal."""
 
+    # Stored encrypted; declared here because their model fields are not Django's own.
+    display_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, allow_null=True
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
+
     class Meta:
         model = Customer
         fields = ["id", "reference", "display_name", "email", "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {
-            "display_name": {"required": False},
-            "email": {"required": False},
             # Uniqueness per partner is checked by the database, inside the service.
             "reference": {"validators": []},
         }
@@ -67,14 +72,16 @@ class CustomerFilter(filters.FilterSet):
         fields = ["reference"]
 
 
-class CustomerScopes(permissions.BasePermission):
-    """Reading needs customers:read, writing customers:write, on the caller's own partner."""
+class CustomerAccess(permissions.BasePermission):
+    """Access control decides, on the resource for lists and creation, on each object else."""
 
-    message = "This token does not allow this."
+    message = "You may not do this with customers."
 
     def has_permission(self, request, view):
-        needed = access.READ if request.method in permissions.SAFE_METHODS else access.WRITE
-        return access.may(request, needed)
+        return access.may_use_customers(request)
+
+    def has_object_permission(self, request, view, obj):
+        return access.may_act_on(request, obj)
 
 
 @extend_schema_view(
@@ -94,17 +101,20 @@ class CustomerViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = CustomerSerializer
-    permission_classes = [CustomerScopes]
+    permission_classes = [ClientScopes, CustomerAccess]
+    client_scopes = {"read": access.READ, "write": access.WRITE}
     filterset_class = CustomerFilter
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Customer.objects.none()  # schema generation: no caller to restrict for
         return access.visible_customers(self.request).order_by("-id")
 
     def shows_personal(self) -> bool:
         # The schema documents the fullest answer; the fields are optional in it.
         if getattr(self, "swagger_fake_view", False):
             return True
-        return access.may(self.request, access.PERSONAL)
+        return access.may_see_personal_fields(self.request)
 
     def get_serializer(self, *args, **kwargs):
         kwargs.setdefault("show_personal", self.shows_personal())
@@ -133,9 +143,13 @@ class CustomerViewSet(
         return customer
 
     def perform_create(self, serializer):
+        # A customer belongs to a partner: the caller's, who must be allowed to add to it.
+        partner = getattr(self.request, "partner", None)
+        if partner is None or not access.may_act_on(self.request, Customer(partner=partner)):
+            raise PermissionDenied(CustomerAccess.message)
         try:
             serializer.instance = create_customer(
-                self.request.partner,
+                partner,
                 data=serializer.validated_data,
                 actor=access.caller_reference(self.request),
             )

@@ -2,6 +2,15 @@ from django.conf import settings
 from django.db import models
 from oauth2_provider.settings import oauth2_settings
 
+from apps.accounts.identifiers import normalize_email
+from apps.core.classification import classified, confidential, internal
+from apps.core.crypto.fields import (
+    BlindIndexField,
+    EncryptedEmailField,
+    EncryptedModel,
+    EncryptedTextField,
+)
+
 
 class Partner(models.Model):
     """An organisation whose systems call the API; its id is the `partner:<id>` scope."""
@@ -14,8 +23,27 @@ class Partner(models.Model):
         return self.name
 
 
-class Customer(models.Model):
-    """A customer record a partner manages, optionally linked to the person's own account."""
+@classified(
+    personal=True,
+    subject="owner",
+    fields={
+        "id": internal(),
+        "row_nonce": internal(),
+        "partner": internal(),
+        "owner": internal(),
+        "reference": internal(),
+        "display_name": confidential(access_logged=True),
+        "email": confidential(access_logged=True),
+        "email_index": internal(),
+        "created_at": internal(),
+    },
+)
+class Customer(EncryptedModel):
+    """A customer record a partner manages, optionally linked to the person's own account.
+
+    Name and email are stored encrypted; the email can be found by exact value through its
+    blind index (``email_index__matches``), whatever its letter case.
+    """
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="customers")
     owner = models.ForeignKey(
@@ -26,8 +54,9 @@ class Customer(models.Model):
         related_name="customer_records",
     )
     reference = models.CharField(max_length=64, help_text="The partner's own id for this person")
-    display_name = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(blank=True)
+    display_name = EncryptedTextField(max_length=200, blank=True, null=True)
+    email = EncryptedEmailField(blank=True, null=True)
+    email_index = BlindIndexField(source="email", normalizer=normalize_email)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

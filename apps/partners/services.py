@@ -8,9 +8,12 @@ from oauth2_provider.models import get_application_model
 from apps.accounts.models import User
 from apps.partners.models import Customer, PartnerApplication
 from apps.partners.scopes import PARTNER_SCOPES
+from apps.rbac.models import Role
+from apps.rbac.services import bind_role
 from apps.siem.events import emit
 
 SERVICE_USER_DOMAIN = "partners.invalid"
+PARTNER_ROLE = "partner-client"
 
 
 class DuplicateReference(Exception):
@@ -29,8 +32,14 @@ def register_partner_application(partner, *, name: str, scopes: set[str], actor)
     service_user = User.objects.create_user(
         f"svc-{partner.pk}-{secrets.token_hex(6)}@{SERVICE_USER_DOMAIN}", password=None
     )
-    # TODO: bind service_user to the partner role scoped `partner:<id>` through apps.rbac once
-    # it is on main; until then apps.partners.access scopes every query to request.partner.
+    # The client acts as this user; what it may do is the partner role on this partner only.
+    bind_role(
+        role=Role.objects.get(name=PARTNER_ROLE),
+        user=service_user,
+        scope=f"partner:{partner.pk}",
+        granted_by=actor if isinstance(actor, User) else None,
+        reason=f"service user of partner application {name[:100]!r}",
+    )
     secret = secrets.token_urlsafe(40)
     Application = get_application_model()
     application = Application.objects.create(
@@ -73,7 +82,8 @@ def update_customer(customer: Customer, *, data: dict, actor: str) -> Customer:
         setattr(customer, field, value)
     try:
         with transaction.atomic():
-            customer.save(update_fields=list(data) or None)
+            # A full save: a changed email also rewrites its blind index.
+            customer.save()
     except IntegrityError:
         raise DuplicateReference from None
     emit(

@@ -14,9 +14,18 @@ from rest_framework.test import APIClient
 
 from apps.partners.models import Partner
 from apps.partners.services import register_partner_application
+from apps.rbac.models import Permission, Role
+from apps.rbac.seed import SEED_ROLES, install
 from tests.support import STRONG_PASSWORD
 
 ALL_CUSTOMER_SCOPES = {"customers:read", "customers:write", "customers:personal"}
+
+
+@pytest.fixture(autouse=True)
+def seed_roles(db):
+    """The seed roles come from a data migration, which a transactional test's flush removes."""
+    if Role.objects.filter(name__in=SEED_ROLES).count() != len(SEED_ROLES):
+        install(Role, Permission)
 
 
 @pytest.fixture(autouse=True)
@@ -74,9 +83,16 @@ def globex_crm(globex):
     return register(globex, "Globex CRM", ALL_CUSTOMER_SCOPES)
 
 
+def json_client() -> APIClient:
+    """An API test client that sends JSON bodies unless told otherwise."""
+    client = APIClient()
+    client.default_format = "json"
+    return client
+
+
 def client_token(client: Client, scope: str | None = None) -> str:
     """A client-credentials token from /o/token/ with every scope the client may have."""
-    api = APIClient()
+    api = json_client()
     data = {"grant_type": "client_credentials", "scope": scope or client.scopes}
     response = api.post(
         "/o/token/",
@@ -89,12 +105,13 @@ def client_token(client: Client, scope: str | None = None) -> str:
 
 
 def api_as(token: str) -> APIClient:
-    api = APIClient()
+    api = json_client()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return api
 
 
-def password_login(email: str, password: str = STRONG_PASSWORD, **extra):
-    return APIClient().post(
-        "/api/v1/auth/token/", {"email": email, "password": password}, format="json", **extra
-    )
+def password_login(email: str, password: str = STRONG_PASSWORD, otp: str | None = None, **extra):
+    body = {"email": email, "password": password}
+    if otp is not None:
+        body["otp"] = otp
+    return json_client().post("/api/v1/auth/token/", body, format="json", **extra)

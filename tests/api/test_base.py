@@ -3,16 +3,15 @@
 import re
 
 import pytest
-from rest_framework.test import APIClient
 
 from apps.partners.models import Customer
-from tests.api.conftest import api_as, client_token
+from tests.api.conftest import api_as, client_token, json_client
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_schema_lists_every_endpoint_with_the_error_body():
-    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json")
+    response = json_client().get("/api/schema/", HTTP_ACCEPT="application/json")
 
     assert response.status_code == 200
     schema = response.json()
@@ -26,7 +25,7 @@ def test_the_schema_lists_every_endpoint_with_the_error_body():
 
 
 def test_the_docs_page_loads_its_assets_from_our_own_static_files():
-    page = APIClient().get("/api/docs/").content.decode()
+    page = json_client().get("/api/docs/").content.decode()
 
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert sources, page
@@ -34,7 +33,7 @@ def test_the_docs_page_loads_its_assets_from_our_own_static_files():
 
 
 def test_invalid_fields_are_reported_in_the_one_error_shape():
-    response = APIClient().post("/api/v1/auth/token/", {"email": ""}, format="json")
+    response = json_client().post("/api/v1/auth/token/", {"email": ""}, format="json")
 
     assert response.status_code == 400
     body = response.json()
@@ -44,7 +43,7 @@ def test_invalid_fields_are_reported_in_the_one_error_shape():
 
 
 def test_a_request_without_credentials_is_401_in_the_one_error_shape():
-    response = APIClient().get("/api/v1/customers/")
+    response = json_client().get("/api/v1/customers/")
 
     assert response.status_code == 401
     assert set(response.json()) == {"code", "message", "fields"}
@@ -52,7 +51,7 @@ def test_a_request_without_credentials_is_401_in_the_one_error_shape():
 
 
 def test_a_malformed_json_body_is_400_not_500():
-    response = APIClient().post(
+    response = json_client().post(
         "/api/v1/auth/token/", data=b'{"email": ', content_type="application/json"
     )
 
@@ -61,7 +60,7 @@ def test_a_malformed_json_body_is_400_not_500():
 
 
 def test_the_request_id_is_echoed_in_a_header():
-    response = APIClient().get("/api/v1/health/", HTTP_X_REQUEST_ID="trace-123")
+    response = json_client().get("/api/v1/health/", HTTP_X_REQUEST_ID="trace-123")
 
     assert response["X-Request-ID"] == "trace-123"
 
@@ -87,7 +86,7 @@ def test_a_broken_cursor_is_refused_not_a_server_error(acme_crm):
 
 def test_too_many_requests_from_one_address_get_429_with_retry_after(settings):
     settings.PORTAL_API_RATE_PER_ADDRESS = 3
-    api = APIClient()
+    api = json_client()
 
     answers = [api.get("/api/v1/health/").status_code for _ in range(4)]
 
@@ -101,7 +100,7 @@ def test_too_many_requests_from_one_address_get_429_with_retry_after(settings):
 def test_the_address_limit_ignores_a_forged_forwarded_header(settings):
     settings.PORTAL_API_RATE_PER_ADDRESS = 2
     settings.PORTAL_TRUSTED_PROXY_COUNT = 0
-    api = APIClient()
+    api = json_client()
 
     answers = [
         api.get("/api/v1/health/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
@@ -124,7 +123,7 @@ def test_one_client_is_limited_whatever_address_it_calls_from(settings, acme_crm
 
 def test_cors_answers_only_configured_origins(settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://partner.example"]
-    api = APIClient()
+    api = json_client()
 
     allowed = api.get("/api/v1/health/", HTTP_ORIGIN="https://partner.example")
     other = api.get("/api/v1/health/", HTTP_ORIGIN="https://attacker.example")
@@ -134,8 +133,35 @@ def test_cors_answers_only_configured_origins(settings):
 
 
 def test_an_unknown_address_under_the_api_answers_in_the_error_shape():
-    response = APIClient().get("/api/v1/customers/-4.5e-83/")
+    response = json_client().get("/api/v1/customers/-4.5e-83/")
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer",
+        "Bearer a b",
+        "Bearer ....",
+        "Bearer a.b.c",
+        "Bearer ÿÿÿ.ÿÿÿ.ÿÿÿ",
+        "Bearer " + "x" * 5000,
+        "Basic Zm9vOmJhcg==",
+        "Token abc",
+        "",
+    ],
+)
+def test_odd_authorization_headers_are_401_not_500(header):
+    response = json_client().get("/api/v1/customers/", HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+    assert set(response.json()) == {"code", "message", "fields"}
+
+
+def test_an_access_token_in_the_query_string_is_not_accepted(acme_crm):
+    token = client_token(acme_crm)
+
+    assert json_client().get("/api/v1/customers/", {"access_token": token}).status_code == 401

@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 import pytest
 
 from apps.partners.models import Customer
+from apps.rbac.models import Role
 from apps.siem.models import SecurityEvent
-from tests.api.conftest import api_as, client_token, password_login
+from tests.api.conftest import api_as, client_token, json_client, password_login
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +30,52 @@ def gina_at_globex(globex):
 
 
 def test_anonymous_callers_get_401(casey_at_acme):
-    from rest_framework.test import APIClient
 
-    assert APIClient().get("/api/v1/customers/").status_code == 401
-    assert APIClient().get(f"/api/v1/customers/{casey_at_acme.pk}/").status_code == 401
+    assert json_client().get("/api/v1/customers/").status_code == 401
+    assert json_client().get(f"/api/v1/customers/{casey_at_acme.pk}/").status_code == 401
 
 
-def test_a_user_client_without_permission_sees_no_customers(customer, casey_at_acme):
+def test_a_user_client_without_any_role_is_refused(customer, casey_at_acme):
     token = password_login(customer.email).json()["access"]
 
     assert api_as(token).get("/api/v1/customers/").status_code == 403
+
+
+def test_a_person_with_the_customer_role_sees_only_their_own_record(customer, acme):
+    from apps.rbac.services import bind_role
+
+    bind_role(role=Role.objects.get(name="customer"), user=customer, granted_by=None, reason="t")
+    mine = Customer.objects.create(partner=acme, reference="mine", owner=customer)
+    Customer.objects.create(partner=acme, reference="someone else's")
+    api = api_as(password_login(customer.email).json()["access"])
+
+    rows = api.get("/api/v1/customers/").json()["results"]
+
+    assert [row["id"] for row in rows] == [mine.pk]
+    assert api.post("/api/v1/customers/", {"reference": "new"}).status_code == 403
+
+
+def test_revoking_the_partner_role_stops_the_client_at_once(acme_crm, casey_at_acme):
+    from apps.rbac.models import RoleBinding
+    from apps.rbac.services import revoke_binding
+
+    api = api_as(client_token(acme_crm))
+    assert api.get("/api/v1/customers/").status_code == 200
+
+    binding = RoleBinding.objects.get(user=acme_crm.application.user)
+    revoke_binding(binding, revoked_by=None, reason="contract ended")
+
+    assert api.get("/api/v1/customers/").status_code == 403
+    assert api.get(f"/api/v1/customers/{casey_at_acme.pk}/").status_code == 403
+
+
+def test_a_partner_client_is_bound_to_its_partner_only(acme_crm):
+    from apps.rbac.models import RoleBinding
+
+    binding = RoleBinding.objects.get(user=acme_crm.application.user)
+
+    assert binding.role.name == "partner-client"
+    assert binding.scope == f"partner:{acme_crm.partner.pk}"
 
 
 def test_a_client_lists_only_its_own_partners_customers(acme_crm, casey_at_acme, gina_at_globex):
@@ -75,9 +112,8 @@ def test_a_token_narrowed_to_read_cannot_write(acme_crm):
 
 
 def test_a_client_cannot_ask_for_scopes_beyond_its_registration(acme_reporting):
-    from rest_framework.test import APIClient
 
-    response = APIClient().post(
+    response = json_client().post(
         "/o/token/",
         urlencode({"grant_type": "client_credentials", "scope": "customers:write"}),
         content_type="application/x-www-form-urlencoded",
@@ -95,7 +131,11 @@ def test_every_read_of_personal_fields_leaves_one_batched_access_event(acme, acm
 
     api.get("/api/v1/customers/")
 
-    events = SecurityEvent.objects.filter(event_type="data.access")
+    # The keyring's own batch event (per request, by subject) is there too; ours names the
+    # client and every customer id.
+    events = SecurityEvent.objects.filter(
+        event_type="data.access", actor=f"client:{acme_crm.client_id}"
+    )
     assert events.count() == 1
     event = events.get()
     assert sorted(event.details["ids"]) == sorted(Customer.objects.values_list("pk", flat=True))
@@ -169,3 +209,50 @@ def test_an_instant_the_database_cannot_hold_is_a_field_error(acme_crm, instant)
 
     assert response.status_code == 400
     assert "created_after" in response.json()["fields"]
+
+
+def test_a_token_of_an_application_no_partner_owns_is_refused(customer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, Application
+
+    stray = Application.objects.create(
+        name="Stray",
+        user=customer,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+    )
+    AccessToken.objects.create(
+        application=stray,
+        token="stray-token-value",
+        scope="customers:read",
+        expires=timezone.now() + timedelta(minutes=5),
+    )
+
+    assert api_as("stray-token-value").get("/api/v1/customers/").status_code == 401
+
+
+def test_a_machine_client_has_no_me(acme_crm):
+    assert api_as(client_token(acme_crm)).get("/api/v1/me/").status_code == 403
+
+
+def test_personal_fields_are_stored_encrypted_and_email_is_found_by_its_blind_index(acme_crm):
+    from django.db import connection
+
+    api = api_as(client_token(acme_crm))
+    created = api.post(
+        "/api/v1/customers/",
+        {"reference": "crm-7", "display_name": "Casey Jones", "email": "Casey@Example.com"},
+    ).json()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT display_name, email FROM partners_customer WHERE id = %s", [created["id"]]
+        )
+        stored = b"".join(bytes(value) for value in cursor.fetchone())
+    assert b"Casey" not in stored
+    assert b"example" not in stored.lower()
+    found = Customer.objects.get(email_index__matches="casey@example.com")
+    assert found.pk == created["id"]
+    assert api.get(f"/api/v1/customers/{found.pk}/").json()["display_name"] == "Casey Jones"

@@ -8,21 +8,21 @@ import time
 import jwt
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 
 from apps.api.models import TokenSession
 from apps.siem.models import SecurityEvent
-from tests.api.conftest import api_as, password_login
+from tests.accounts.mfa_support import give_totp
+from tests.api.conftest import api_as, json_client, password_login
 
 pytestmark = pytest.mark.django_db
 
 
 def refresh(token: str):
-    return APIClient().post("/api/v1/auth/token/refresh/", {"refresh": token})
+    return json_client().post("/api/v1/auth/token/refresh/", {"refresh": token})
 
 
 def verify(token: str):
-    return APIClient().post("/api/v1/auth/token/verify/", {"token": token})
+    return json_client().post("/api/v1/auth/token/verify/", {"token": token})
 
 
 def claims(token: str) -> dict:
@@ -89,16 +89,60 @@ def test_an_unverified_address_gets_no_token(db):
     assert password_login("una@example.com").status_code == 403
 
 
-def test_an_account_that_needs_a_second_factor_gets_no_token_on_password_alone(
-    customer, monkeypatch
-):
-    monkeypatch.setattr("apps.api.views.second_factor_required", lambda user: True)
+def test_an_account_with_a_second_factor_gets_no_token_on_password_alone(customer):
+    give_totp(customer)
 
     response = password_login(customer.email)
 
     assert response.status_code == 403
     assert response.json()["code"] == "second_factor_required"
     assert not TokenSession.objects.exists()
+
+
+def test_a_valid_code_gives_tokens_that_say_the_second_factor_was_verified(customer):
+    authenticator = give_totp(customer)
+
+    response = password_login(customer.email, otp=authenticator.now())
+
+    assert response.status_code == 200
+    assert claims(response.json()["access"])["mfa_verified"] is True
+
+
+def test_a_code_used_once_is_refused_the_second_time(customer):
+    authenticator = give_totp(customer)
+    code = authenticator.now()
+    assert password_login(customer.email, otp=code).status_code == 200
+
+    replay = password_login(customer.email, otp=code)
+
+    assert replay.status_code == 403
+    assert TokenSession.objects.count() == 1
+
+
+def test_staff_without_a_second_factor_must_enrol_before_getting_tokens(db):
+    from tests.conftest import make_person
+
+    make_person("stan@example.com", is_staff=True)
+
+    response = password_login("stan@example.com")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "second_factor_enrolment_required"
+
+
+def test_adding_a_second_factor_ends_the_token_sessions(customer, casey_tokens):
+    give_totp(customer)
+
+    assert api_as(casey_tokens["access"]).get("/api/v1/me/").status_code == 401
+    assert TokenSession.objects.get().end_reason == TokenSession.EndReason.SECOND_FACTOR_CHANGED
+
+
+def test_the_playbook_action_that_signs_a_user_out_ends_token_sessions(customer, casey_tokens):
+    from apps.accounts.security_actions import end_sessions_and_tokens
+
+    end_sessions_and_tokens(customer, actor=None)
+
+    assert api_as(casey_tokens["access"]).get("/api/v1/me/").status_code == 401
 
 
 def test_refreshing_rotates_the_refresh_token(casey_tokens):
