@@ -10,6 +10,7 @@ from django.db import connection
 from django.urls import reverse
 
 from apps.accounts.models import Profile
+from apps.core.crypto.fields import sealed_bytes
 from apps.siem.models import SecurityEvent
 from tests.conftest import make_person
 
@@ -106,7 +107,7 @@ def test_a_visitor_who_is_not_signed_in_is_sent_to_log_in(client):
 
 def test_a_profile_that_cannot_be_decrypted_fails_loudly_and_is_reported(casey, client, dana):
     client.post(reverse("account_profile"), CASEY_DETAILS)
-    dana_phone = Profile.objects.values_list("phone", flat=True).get(user=dana).data
+    dana_phone = sealed_bytes(Profile.objects.values_list("phone", flat=True).get(user=dana))
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_profile SET phone = %s WHERE user_id = %s", [dana_phone, casey.pk]

@@ -14,10 +14,10 @@ import types
 from collections.abc import Callable
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from apps.core.crypto.fields import BlindIndexField, EncryptedField, Sealed
+from apps.core.crypto.fields import BlindIndexField, EncryptedField, sealed_bytes
 from apps.core.crypto.keyring import default_keyring, key_id_of
 from apps.core.models import KeyRotation
 
@@ -120,7 +120,7 @@ def _rotated_row(row, encrypted, indexes, primaries):
     new_values, plaintexts, touched = [], {}, False
 
     for field, value in zip(encrypted, values, strict=False):
-        data = value.data if isinstance(value, Sealed) else None
+        data = sealed_bytes(value)
         resealed = None if data is None else field.reseal(stand_in, data, primaries[field.keyset])
         new_values.append(data if resealed is None else resealed)
         touched |= resealed is not None
@@ -140,25 +140,34 @@ def _rotated_row(row, encrypted, indexes, primaries):
 
 
 def _write_batch(model, fields, rows) -> None:
-    """One UPDATE ... FROM (VALUES ...) for the whole batch: one round trip, not one per row."""
-    quote = connection.ops.quote_name
+    """One UPDATE for the whole batch: one round trip, not one per row."""
+    database = connections[DEFAULT_DB_ALIAS]  # looked up once: the proxy costs per access
+    quote = database.ops.quote_name
     table = quote(model._meta.db_table)
     pk_column = quote(model._meta.pk.column)
     names = ["pk", *(f"v{i}" for i in range(len(fields)))]
-    casts = [model._meta.pk.db_type(connection), *(f.db_type(connection) for f in fields)]
-    placeholder = "(" + ", ".join(f"CAST(%s AS {cast})" for cast in casts) + ")"
+    types = [model._meta.pk.db_type(database), *(f.db_type(database) for f in fields)]
     assignments = ", ".join(f"{quote(field.column)} = v.v{i}" for i, field in enumerate(fields))
-    sql = (
-        f"WITH v ({', '.join(names)}) AS (VALUES {', '.join([placeholder] * len(rows))}) "  # noqa: S608 - names are quoted identifiers
-        f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{pk_column} = v.pk"
-    )
-    params = [value for row in rows for value in (row[0], *(_db_value(v) for v in row[1:]))]
-    with connection.cursor() as cursor:
+    columns = list(zip(*rows, strict=True))
+
+    if database.vendor == "postgresql":
+        # One array per column: the statement has as many parameters as columns, whatever the
+        # batch size, so neither the driver nor the server parses thousands of placeholders.
+        arrays = ", ".join(f"%s::{db_type.split('(')[0]}[]" for db_type in types)
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - names are quoted identifiers
+            f"FROM unnest({arrays}) AS v ({', '.join(names)}) WHERE {table}.{pk_column} = v.pk"
+        )
+        params = [list(column) for column in columns]
+    else:
+        placeholder = "(" + ", ".join(f"CAST(%s AS {db_type})" for db_type in types) + ")"
+        sql = (
+            f"WITH v ({', '.join(names)}) AS (VALUES {', '.join([placeholder] * len(rows))}) "  # noqa: S608
+            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{pk_column} = v.pk"
+        )
+        params = [value for row in rows for value in row]
+    with database.cursor() as cursor:
         cursor.execute(sql, params)
-
-
-def _db_value(value):
-    return connection.Database.Binary(value) if isinstance(value, bytes) else value
 
 
 # --- Which keys are still in use ------------------------------------------------------
