@@ -13,6 +13,7 @@ from apps.accounts.models import Profile
 from apps.core.crypto.fields import sealed_bytes
 from apps.siem.models import SecurityEvent
 from tests.conftest import make_person
+from tests.support import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def dana(db):
 @pytest.fixture
 def staff_client(client, compliance_officer):
     compliance_officer.user_permissions.add(Permission.objects.get(codename="view_profile"))
-    client.force_login(compliance_officer)
+    force_login_verified(client, compliance_officer)
     return client
 
 
