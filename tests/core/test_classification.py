@@ -122,3 +122,9 @@ def test_retention_clears_expired_fields_once_and_records_it():
     ]
     assert second == []
     assert RetentionRecord.objects.count() == 2
+
+
+def test_retention_runs_every_day_on_the_scheduler(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["core-apply-retention"]
+
+    assert entry == {"task": "apps.core.tasks.apply_retention", "schedule": 24 * 60 * 60}
