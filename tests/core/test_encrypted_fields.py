@@ -268,3 +268,20 @@ def test_a_batch_that_reads_nothing_records_nothing(casey_profile):
         Profile.objects.get(pk=casey_profile.pk).save()
 
     assert not SecurityEvent.objects.filter(event_type="data.access").exists()
+
+
+def test_reads_inside_a_celery_task_make_one_event_for_the_task(casey_profile, dana_profile):
+    from celery.signals import task_postrun, task_prerun
+
+    from apps.core.tasks import apply_retention
+
+    task_prerun.send(sender=apply_retention, task_id="t-1", task=apply_retention)
+    for profile in Profile.objects.order_by("pk"):
+        _ = (profile.first_name, profile.address)
+    assert not SecurityEvent.objects.filter(event_type="data.access").exists()
+    task_postrun.send(sender=apply_retention, task_id="t-1", task=apply_retention)
+
+    event = SecurityEvent.objects.get(event_type="data.access")
+    assert event.actor == "task:apps.core.tasks.apply_retention"
+    assert event.details["fields"] == ["accounts.Profile.address", "accounts.Profile.first_name"]
+    assert event.details["subject_count"] == 2

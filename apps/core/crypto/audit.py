@@ -128,3 +128,24 @@ class DataAccessMiddleware:
             user = getattr(request, "user", None)
             batch.actor = user if user is not None and user.is_authenticated else None
         return response
+
+
+# --- One batch per Celery task -----------------------------------------------------------
+
+_task_batches: dict[str, tuple[_Batch, contextvars.Token]] = {}
+
+
+def open_task_batch(sender=None, task_id=None, task=None, **kwargs) -> None:
+    """Connected to Celery's task_prerun: reads during a task are reported once, at its end."""
+    batch = _Batch(actor=f"task:{getattr(task, 'name', sender)}")
+    _task_batches[task_id] = (batch, _current.set(batch))
+
+
+def close_task_batch(sender=None, task_id=None, **kwargs) -> None:
+    """Connected to Celery's task_postrun, which runs whether the task succeeded or failed."""
+    opened = _task_batches.pop(task_id, None)
+    if opened is None:
+        return
+    batch, token = opened
+    _current.reset(token)
+    flush(batch)
