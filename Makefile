@@ -35,3 +35,4 @@ format: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/login.py
+	$(PY) bench/crypto.py
