@@ -36,3 +36,4 @@ format: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(PY) bench/login.py
 	$(PY) bench/api.py
+	$(PY) bench/crypto.py

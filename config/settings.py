@@ -427,6 +427,11 @@ for _keyset in PORTAL_KEYSET_NAMES:
     _require(_variable, env_str(_variable) or env_str(f"{_variable}_FILE"))
 # Where this deployment stores data; fields whose classification excludes it fail the checks.
 PORTAL_DATA_REGION = env_str("PORTAL_DATA_REGION", "eu")
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE["core-apply-retention"] = {
+    "task": "apps.core.tasks.apply_retention",
+    "schedule": 24 * 60 * 60,
+}
 
 # --- Logging -----------------------------------------------------------------------------
 

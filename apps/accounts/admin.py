@@ -6,7 +6,8 @@ from django.shortcuts import render
 
 from apps.accounts.mfa.forms import RecoveryForm
 from apps.accounts.mfa.services import recover_second_factor
-from apps.accounts.models import User
+from apps.accounts.models import Profile, User
+from apps.core.crypto.admin import EncryptedFieldsAdminMixin
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -74,3 +75,35 @@ class UserAdmin(DjangoUserAdmin):
                 "opts": self.model._meta,
             },
         )
+
+
+@admin.register(Profile)
+class ProfileAdmin(EncryptedFieldsAdminMixin, admin.ModelAdmin):
+    """Read-only for staff; people change their own details. Every view is an access event.
+
+    The search box takes a phone number and finds it through the blind index: the database
+    holds no readable phone numbers to search.
+    """
+
+    list_display = ["user", "first_name", "last_name", "phone"]
+    list_select_related = ["user"]
+    fields = ["user", "first_name", "last_name", "phone", "date_of_birth", "address"]
+    # National ids are not shown to staff at all; the profile page shows them to their owner.
+    readonly_fields = fields
+    search_fields = ["phone_index"]
+    search_help_text = "Exact phone number, written any way (spaces and dashes are ignored)."
+    ordering = ["pk"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(phone_index__matches=search_term), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,8 +1,15 @@
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import AddEmailForm
 from allauth.account.internal.userkit import filter_users_by_email
+from django import forms
 
 from apps.accounts.identifiers import normalize_email
+from apps.accounts.models import Profile
+from apps.accounts.profile_services import (
+    DUPLICATE_NATIONAL_ID,
+    PROFILE_FIELDS,
+    national_id_taken,
+)
 
 
 class PortalAddEmailForm(AddEmailForm):
@@ -20,3 +27,26 @@ class PortalAddEmailForm(AddEmailForm):
         if any(user.pk != self.user.pk for user in filter_users_by_email(address)):
             raise get_adapter().validation_error("email_taken")
         return super().clean_email()
+
+
+class ProfileForm(forms.ModelForm):
+    """The person's own details; every field is optional and stored encrypted."""
+
+    class Meta:
+        model = Profile
+        fields = PROFILE_FIELDS
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+            "address": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"national_id": "National id number"}
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_national_id(self):
+        value = self.cleaned_data.get("national_id")
+        if national_id_taken(value, by_other_than=self.user):
+            raise forms.ValidationError(DUPLICATE_NATIONAL_ID)
+        return value

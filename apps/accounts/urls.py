@@ -10,4 +10,5 @@ urlpatterns = [
         social_views.confirm_social_link,
         name="social_link_confirm",
     ),
+    path("account/profile/", views.profile, name="account_profile"),
 ]

@@ -1,8 +1,13 @@
 from allauth.account.models import EmailAddress
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from apps.accounts.forms import ProfileForm
+from apps.accounts.models import Profile
+from apps.accounts.profile_services import update_profile
 from apps.siem.events import reference
 from apps.siem.models import SecurityEvent
 
@@ -34,3 +39,22 @@ def account_overview(request):
             "recent_events": recent_events,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """The signed-in user's personal details, decrypted for them alone."""
+    instance = Profile.objects.filter(user=request.user).first() or Profile(user=request.user)
+    form = ProfileForm(request.POST or None, instance=instance, user=request.user)
+
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_profile(request.user, actor=request.user, changes=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Your details were saved.")
+            return redirect("account_profile")
+
+    return render(request, "account/profile.html", {"form": form})

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.core.models import OutboundEmail
+from apps.core.models import KeyRotation, OutboundEmail, RetentionRecord
 
 
 @admin.register(OutboundEmail)
@@ -17,3 +17,28 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(KeyRotation)
+class KeyRotationAdmin(_ReadOnlyAdmin):
+    """Where staff watch a rotation progress (``manage.py rotate_keys`` or its task)."""
+
+    list_display = ["model_label", "target", "state", "rows_seen", "rows_rewritten", "updated_at"]
+    list_filter = ["state"]
+
+
+@admin.register(RetentionRecord)
+class RetentionRecordAdmin(_ReadOnlyAdmin):
+    list_display = ["ran_at", "model_label", "field_name", "action", "rows", "cutoff"]
+    list_filter = ["action", "model_label"]

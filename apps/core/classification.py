@@ -187,6 +187,15 @@ def classification_errors(models) -> list[checks.CheckMessage]:
                         id="core.E115",
                     )
                 )
+            anonymised = field_policy.retention_action == RetentionAction.ANONYMISE
+            if field_policy.retention_days is not None and anonymised and not model_field.null:
+                errors.append(
+                    checks.Error(
+                        f"{label}.{name} is anonymised after its retention period but not null",
+                        obj=model,
+                        id="core.E117",
+                    )
+                )
             if field_policy.retention_days is not None and not policy.retention_anchor:
                 errors.append(
                     checks.Error(

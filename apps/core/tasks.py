@@ -70,3 +70,30 @@ def deliver_email(self, email_id: int) -> None:
     message.body_text = ""
     message.body_html = ""
     message.save(update_fields=["state", "sent_at", "attempts", "body_text", "body_html"])
+
+
+@shared_task
+def rotate_encryption_keys() -> None:
+    """Re-encrypt every model to the current primary keys; resumes where a previous run died."""
+    from apps.core.crypto.rotation import rotate_all
+
+    for run in rotate_all(on_progress=_log_rotation_progress):
+        logger.info(
+            "rotation of %s to %s finished: %s of %s rows rewritten",
+            run.model_label, run.target, run.rows_rewritten, run.rows_seen,
+        )  # fmt: skip
+
+
+def _log_rotation_progress(run) -> None:
+    logger.info(
+        "rotation of %s: %s rows checked, up to id %s", run.model_label, run.rows_seen, run.cursor
+    )
+
+
+@shared_task
+def apply_retention() -> None:
+    """Clear or delete data past its retention period, per the classification registry."""
+    from apps.core.retention import apply_retention_policies
+
+    for record in apply_retention_policies():
+        logger.info("retention: %s", record)

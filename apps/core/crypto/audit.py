@@ -39,8 +39,9 @@ class AccessedField:
 @dataclass
 class _Batch:
     actor: object = None
-    rows: dict = field(default_factory=dict)  # (model, field) -> set of pks
-    subjects: set = field(default_factory=set)
+    # (model label, field name) -> [policy, row, row, ...]: appending a row is all a read
+    # costs; counting rows and naming subjects waits for the flush.
+    reads: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
 
 
@@ -49,14 +50,18 @@ _current: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar(
 )
 
 
-def record_read(*, model: str, field_name: str, pk, subject: str | None) -> None:
+def record_read(model: str, field_name: str, row, policy) -> None:
+    """Note that ``row``'s field was decrypted for a reader; ``policy`` names its subject."""
     batch = _current.get()
     if batch is None:
-        _send_reads(_Batch(rows={(model, field_name): {pk}}, subjects={subject} - {None}))
+        _send_reads(_Batch(reads={(model, field_name): [policy, row]}))
         return
-    batch.rows.setdefault((model, field_name), set()).add(pk)
-    if subject:
-        batch.subjects.add(subject)
+    key = (model, field_name)
+    rows = batch.reads.get(key)
+    if rows is None:
+        batch.reads[key] = [policy, row]
+    else:
+        rows.append(row)
 
 
 def record_failure(**notice) -> None:
@@ -88,21 +93,26 @@ def set_batch_actor(actor) -> None:
 def flush(batch: _Batch) -> None:
     for notice in batch.failures:
         decryption_failed.send(sender=None, **notice)
-    if batch.rows:
+    if batch.reads:
         _send_reads(batch)
 
 
 def _send_reads(batch: _Batch) -> None:
-    reads = [
-        AccessedField(model=model, field=name, rows=len(pks))
-        for (model, name), pks in sorted(batch.rows.items())
-    ]
+    rows: dict[tuple[str, str], set] = {}
+    subjects = set()
+    for (model, name), (policy, *read_rows) in batch.reads.items():
+        rows.setdefault((model, name), set()).update(row.pk for row in read_rows)
+        subjects.update(policy.subject_of(row) for row in read_rows)
+    subjects.discard(None)
     data_accessed.send(
         sender=None,
         actor=batch.actor,
-        reads=reads,
-        subjects=sorted(batch.subjects)[:MAX_SUBJECTS_LISTED],
-        subject_count=len(batch.subjects),
+        reads=[
+            AccessedField(model=model, field=name, rows=len(pks))
+            for (model, name), pks in sorted(rows.items())
+        ],
+        subjects=sorted(subjects)[:MAX_SUBJECTS_LISTED],
+        subject_count=len(subjects),
     )
 
 
@@ -118,3 +128,24 @@ class DataAccessMiddleware:
             user = getattr(request, "user", None)
             batch.actor = user if user is not None and user.is_authenticated else None
         return response
+
+
+# --- One batch per Celery task -----------------------------------------------------------
+
+_task_batches: dict[str, tuple[_Batch, contextvars.Token]] = {}
+
+
+def open_task_batch(sender=None, task_id=None, task=None, **kwargs) -> None:
+    """Connected to Celery's task_prerun: reads during a task are reported once, at its end."""
+    batch = _Batch(actor=f"task:{getattr(task, 'name', sender)}")
+    _task_batches[task_id] = (batch, _current.set(batch))
+
+
+def close_task_batch(sender=None, task_id=None, **kwargs) -> None:
+    """Connected to Celery's task_postrun, which runs whether the task succeeded or failed."""
+    opened = _task_batches.pop(task_id, None)
+    if opened is None:
+        return
+    batch, token = opened
+    _current.reset(token)
+    flush(batch)
