@@ -285,6 +285,7 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
 USERSESSIONS_TRACK_ACTIVITY = True
+USERSESSIONS_ADAPTER = "apps.accounts.usersessions.PortalUserSessionsAdapter"
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Portal")
 # RFC 6238 as authenticator apps implement it: one step of tolerance either side and no
 # remembered drift, so a code is valid in exactly three 30-second windows.

@@ -13,4 +13,7 @@ urlpatterns = [
         views.regenerate_backup_codes,
         name="mfa_backup_codes_regenerate",
     ),
+    path("account/sessions/", views.sessions, name="account_sessions"),
+    path("account/sessions/others/end/", views.end_other_sessions, name="account_end_others"),
+    path("account/sessions/<int:session_id>/end/", views.end_session, name="account_end_session"),
 ]

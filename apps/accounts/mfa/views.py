@@ -118,7 +118,11 @@ def _enrol_totp(request):
             device.refresh_from_db()
             record_authentication(request, user, SECOND_FACTOR_METHOD, type="totp")
             _mark_session_verified(request, device)
-            messages.success(request, "Your authenticator app is set up.")
+            messages.success(
+                request,
+                "Your authenticator app is set up. If you think someone else had access to "
+                "your account, sign out your other sessions on the Sessions page.",
+            )
             if backup_codes:
                 return _show_backup_codes(request, backup_codes)
             return redirect("mfa_security")
@@ -197,3 +201,38 @@ def _base32_secret(uri: str) -> str:
     from urllib.parse import parse_qs, urlsplit
 
     return parse_qs(urlsplit(uri).query)["secret"][0]
+
+
+@login_required
+@require_http_methods(["GET"])
+def sessions(request):
+    """Where the user is signed in: device, address, last seen; each can be ended."""
+    from allauth.usersessions.models import UserSession
+
+    listed = UserSession.objects.purge_and_list(request.user)
+    return render(request, "mfa/sessions.html", {"sessions": listed})
+
+
+@require_POST
+@require_recent_authentication()
+def end_session(request, session_id):
+    from allauth.usersessions.models import UserSession
+
+    from apps.accounts.usersessions import end_sessions
+
+    chosen = UserSession.objects.filter(user=request.user, pk=session_id)
+    end_sessions(user=request.user, sessions=[s for s in chosen if not s.is_current()])
+    return redirect("account_sessions")
+
+
+@require_POST
+@require_recent_authentication()
+def end_other_sessions(request):
+    from allauth.usersessions.models import UserSession
+
+    from apps.accounts.usersessions import end_sessions
+
+    others = [s for s in UserSession.objects.filter(user=request.user) if not s.is_current()]
+    ended = end_sessions(user=request.user, sessions=others)
+    messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("account_sessions")
