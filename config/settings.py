@@ -107,6 +107,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "allauth.usersessions",
+    # Social login must pass the second-factor stage too; the OpenID work installs the same
+    # two apps with its providers: keep one entry of each when merging.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
 MIDDLEWARE = [
