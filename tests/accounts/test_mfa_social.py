@@ -70,9 +70,7 @@ def _callback(rf, *, uid, email, verified):
 def test_a_linked_social_account_leads_to_the_code_step_not_a_session(rf, tessa):
     SocialAccount.objects.create(user=tessa, provider=STAND_IN, uid="tessa-1")
 
-    request, response = _callback(
-        rf, uid="tessa-1", email="tessa@example.com", email_verified=True
-    )
+    request, response = _callback(rf, uid="tessa-1", email="tessa@example.com", verified=True)
 
     assert response.status_code == 302
     assert response.url == reverse("mfa_authenticate")
@@ -80,9 +78,7 @@ def test_a_linked_social_account_leads_to_the_code_step_not_a_session(rf, tessa)
 
 
 def test_an_account_matched_by_a_verified_email_leads_to_the_code_step(rf, tessa):
-    request, response = _callback(
-        rf, uid="new-uid", email="tessa@example.com", email_verified=True
-    )
+    request, response = _callback(rf, uid="new-uid", email="tessa@example.com", verified=True)
 
     assert response.url == reverse("mfa_authenticate")
     assert "_auth_user_id" not in request.session
