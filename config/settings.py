@@ -107,10 +107,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "allauth.usersessions",
-    # Social login must pass the second-factor stage too; the OpenID work installs the same
-    # two apps with its providers: keep one entry of each when merging.
-    "allauth.socialaccount",
-    "allauth.socialaccount.providers.openid_connect",
+    "django_otp_webauthn",
 ]
 
 MIDDLEWARE = [
@@ -295,6 +292,18 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Portal")
 # remembered drift, so a code is valid in exactly three 30-second windows.
 OTP_TOTP_SYNC = False
 OTP_TOTP_THROTTLE_FACTOR = 1
+# Passkeys (WebAuthn) as a second factor. The relying party id is the site's domain (browsers
+# refuse IP addresses); origins are the exact scheme://host[:port] the pages are served from.
+OTP_WEBAUTHN_RP_ID = _require(
+    "OTP_WEBAUTHN_RP_ID", env_str("OTP_WEBAUTHN_RP_ID", "" if PRODUCTION else "localhost")
+)
+OTP_WEBAUTHN_RP_NAME = env_str("OTP_WEBAUTHN_RP_NAME", "Portal")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS", [] if PRODUCTION else ["http://localhost:8000"]
+)
+# Signing in with a passkey alone would skip allauth's login stages; passkeys are offered as
+# the second step of a login instead.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # --- Social login -----------------------------------------------------------------------
 # Each provider is switched on by giving its client id and secret; a provider without them
 # has no app, so allauth leaves it off the login page. Generic OpenID Connect providers are
