@@ -294,12 +294,13 @@ OTP_TOTP_SYNC = False
 OTP_TOTP_THROTTLE_FACTOR = 1
 # Passkeys (WebAuthn) as a second factor. The relying party id is the site's domain (browsers
 # refuse IP addresses); origins are the exact scheme://host[:port] the pages are served from.
-OTP_WEBAUTHN_RP_ID = _require(
-    "OTP_WEBAUTHN_RP_ID", env_str("OTP_WEBAUTHN_RP_ID", "" if PRODUCTION else "localhost")
-)
+# Production defaults to the first allowed host, served over HTTPS.
+_PASSKEY_HOST = ALLOWED_HOSTS[0] if PRODUCTION and ALLOWED_HOSTS else "localhost"
+OTP_WEBAUTHN_RP_ID = env_str("OTP_WEBAUTHN_RP_ID", _PASSKEY_HOST)
 OTP_WEBAUTHN_RP_NAME = env_str("OTP_WEBAUTHN_RP_NAME", "Portal")
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
-    "OTP_WEBAUTHN_ALLOWED_ORIGINS", [] if PRODUCTION else ["http://localhost:8000"]
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    [f"https://{_PASSKEY_HOST}"] if PRODUCTION else ["http://localhost:8000"],
 )
 # Signing in with a passkey alone would skip allauth's login stages; passkeys are offered as
 # the second step of a login instead.
