@@ -148,7 +148,7 @@ def main():
 
         # A TOTP code is accepted once per 30-second step and device, so each login with a
         # second factor uses the next of many users, each with an authenticator of its own.
-        apps_by_email = make_totp_users(user.password, count=TOTP_USERS)
+        apps_by_email = make_totp_users(encoded, count=TOTP_USERS)
         totp_emails = list(apps_by_email)
 
         def login_with_totp(number):
