@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "allauth.usersessions",
+    "django_otp_webauthn",
 ]
 
 MIDDLEWARE = [
@@ -285,11 +286,25 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
 USERSESSIONS_TRACK_ACTIVITY = True
+USERSESSIONS_ADAPTER = "apps.accounts.usersessions.PortalUserSessionsAdapter"
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Portal")
 # RFC 6238 as authenticator apps implement it: one step of tolerance either side and no
 # remembered drift, so a code is valid in exactly three 30-second windows.
 OTP_TOTP_SYNC = False
 OTP_TOTP_THROTTLE_FACTOR = 1
+# Passkeys (WebAuthn) as a second factor. The relying party id is the site's domain (browsers
+# refuse IP addresses); origins are the exact scheme://host[:port] the pages are served from.
+# Production defaults to the first allowed host, served over HTTPS.
+_PASSKEY_HOST = ALLOWED_HOSTS[0] if PRODUCTION and ALLOWED_HOSTS else "localhost"
+OTP_WEBAUTHN_RP_ID = env_str("OTP_WEBAUTHN_RP_ID", _PASSKEY_HOST)
+OTP_WEBAUTHN_RP_NAME = env_str("OTP_WEBAUTHN_RP_NAME", "Portal")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    [f"https://{_PASSKEY_HOST}"] if PRODUCTION else ["http://localhost:8000"],
+)
+# Signing in with a passkey alone would skip allauth's login stages; passkeys are offered as
+# the second step of a login instead.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # --- Social login -----------------------------------------------------------------------
 # Each provider is switched on by giving its client id and secret; a provider without them
 # has no app, so allauth leaves it off the login page. Generic OpenID Connect providers are

@@ -225,3 +225,15 @@ def message_text(message) -> str:
             if part.get_content_type() == "text/plain":
                 return part.get_payload(decode=True).decode()
     return message.get_payload(decode=True).decode()
+
+
+# --- Second factor -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin_client, signed in with the second factor the admin requires."""
+    from tests.support import force_login_verified
+
+    force_login_verified(client, admin_user)
+    return client

@@ -28,6 +28,7 @@ class AccountsConfig(AppConfig):
             oidc,  # noqa: F401 - guards partner applications on save
             receivers,  # noqa: F401 - connects the signal receivers
         )
+        from apps.accounts.mfa import receivers as mfa_receivers  # noqa: F401 - same
         from apps.siem.events import register_event_type
 
         for event_type, severity, outcome in MFA_EVENT_TYPES:

@@ -7,6 +7,7 @@ The signals fire inside the request that made the change, and every request is o
 from allauth.account import signals as account_signals
 from allauth.account.authentication import get_authentication_records
 from allauth.socialaccount import signals as social_signals
+from django.contrib import messages
 from django.contrib.auth import signals as auth_signals
 from django.dispatch import receiver
 
@@ -61,6 +62,17 @@ def record_email_removed(sender, request, user, email_address, **kwargs):
 @receiver(account_signals.password_set)
 def record_password_change(sender, request, user, **kwargs):
     emit("auth.password.changed", actor=user)
+
+
+@receiver(account_signals.password_changed)
+def offer_to_end_other_sessions(sender, request, user, **kwargs):
+    if request is not None:
+        messages.info(
+            request,
+            "Your password was changed. If you think someone else knew it, sign out your "
+            "other sessions on the Sessions page.",
+            fail_silently=True,
+        )
 
 
 @receiver(account_signals.password_reset)

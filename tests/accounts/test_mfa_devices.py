@@ -193,3 +193,15 @@ def test_failures_older_than_the_window_do_not_count_towards_the_lock(tessa, mon
         assert result.refusal == services.Refusal.WRONG
 
     assert not SecondFactorLock.objects.filter(user=tessa).exists()
+
+
+def test_the_api_token_login_checks_codes_like_the_web_login(tessa):
+    from apps.api.second_factor import passes_second_factor
+
+    app = give_totp(tessa)
+    backup_code = give_backup_codes(tessa)[0]
+
+    assert passes_second_factor(tessa, app.now())[0]
+    assert not passes_second_factor(tessa, app.now())[0], "a replay is refused at the API too"
+    assert BackupCodeDevice.objects.get(user=tessa).throttling_failure_count == 0
+    assert passes_second_factor(tessa, backup_code)[0]

@@ -347,9 +347,10 @@ def test_the_admin_form_offers_only_the_allowed_grants(admin_client):
 
 def test_staff_register_a_partner_application_in_the_admin(client, db):
     from apps.accounts.models import User
+    from tests.support import force_login_verified
 
     admin_user = User.objects.create_superuser("ada@example.com", "correct horse battery 42")
-    client.force_login(admin_user)
+    force_login_verified(client, admin_user)
     add_url = reverse("admin:oauth2_provider_application_add")
     form = client.get(add_url).context["adminform"].form
     data = {name: field.initial or "" for name, field in form.fields.items()}

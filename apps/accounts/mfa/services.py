@@ -122,6 +122,15 @@ def verify_second_factor(*, user, code: str, purpose: str = "login") -> Verifica
     return result
 
 
+def record_passkey_success(*, user, device) -> None:
+    """A passkey was verified by django-otp-webauthn (signature and counter checked there)."""
+    emit(
+        "auth.mfa.challenge.success",
+        actor=user,
+        details={"device": _kind(device), "purpose": "login"},
+    )
+
+
 def _device_for_code(user, code):
     if TOTP_CODE.match(code):
         model = TOTPDevice
@@ -183,6 +192,8 @@ def _kind(device) -> str:
         return "totp"
     if isinstance(device, BackupCodeDevice):
         return "backup_codes"
+    if type(device).__name__ == "WebAuthnCredential":
+        return "passkey"
     return type(device).__name__.lower()
 
 

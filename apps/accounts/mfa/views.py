@@ -5,12 +5,14 @@ from allauth.account.internal.flows.login import record_authentication
 from allauth.account.stages import LoginStageController
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as remember_device_in_session
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from apps.accounts.mfa import services
 from apps.accounts.mfa.forms import CodeForm
@@ -35,14 +37,18 @@ def authenticate(request):
     if request.method == "POST" and form.is_valid():
         result = services.verify_second_factor(user=user, code=form.cleaned_data["code"])
         if result.accepted:
-            _note_second_factor(request, user, result)
+            note_second_factor(request, user, result)
             # django-otp remembers the device in the session when the login completes; the
             # login also gives the session a new key.
             user.otp_device = result.device
             return stage.exit()
         form.add_error("code", result.refusal)
 
-    return render(request, "mfa/authenticate.html", {"form": form})
+    return render(
+        request,
+        "mfa/authenticate.html",
+        {"form": form, "passkey_config": _passkey_configuration(request, user)},
+    )
 
 
 @never_cache
@@ -60,7 +66,7 @@ def reauthenticate(request):
             user=request.user, code=form.cleaned_data["code"], purpose="reauthenticate"
         )
         if result.accepted:
-            _note_second_factor(request, request.user, result, reauthenticated=True)
+            note_second_factor(request, request.user, result, reauthenticated=True)
             _mark_session_verified(request, result.device)
             return redirect(next_url)
         form.add_error("code", result.refusal)
@@ -83,6 +89,7 @@ def security(request):
             "backup_codes_left": backup.remaining() if backup else None,
             "mfa_required": user_must_use_mfa(user),
             "locked": services.is_second_factor_locked(user),
+            "passkeys": WebAuthnCredential.objects.filter(user=user, confirmed=True),
         },
     )
 
@@ -118,7 +125,11 @@ def _enrol_totp(request):
             device.refresh_from_db()
             record_authentication(request, user, SECOND_FACTOR_METHOD, type="totp")
             _mark_session_verified(request, device)
-            messages.success(request, "Your authenticator app is set up.")
+            messages.success(
+                request,
+                "Your authenticator app is set up. If you think someone else had access to "
+                "your account, sign out your other sessions on the Sessions page.",
+            )
             if backup_codes:
                 return _show_backup_codes(request, backup_codes)
             return redirect("mfa_security")
@@ -164,6 +175,34 @@ def remove_totp(request):
     return redirect("mfa_security")
 
 
+@require_POST
+@require_recent_authentication()
+def remove_passkey(request, passkey_id):
+    passkey = WebAuthnCredential.objects.filter(user=request.user, pk=passkey_id).first()
+    if passkey is None:
+        return redirect("mfa_security")
+    try:
+        services.remove_device(user=request.user, device=passkey)
+    except services.SecondFactorRequired:
+        messages.error(request, "Your account requires a second factor; set up another first.")
+    else:
+        messages.success(request, "The passkey was removed.")
+    return redirect("mfa_security")
+
+
+def _passkey_configuration(request, user):
+    """Settings for django-otp-webauthn's script, pointed at the stage's passkey views."""
+    if not WebAuthnCredential.objects.filter(user=user, confirmed=True).exists():
+        return None
+    return {
+        "autocompleteLoginFieldSelector": None,
+        "nextFieldSelector": "input[name='next']",
+        "csrfToken": get_token(request),
+        "beginAuthenticationUrl": reverse("mfa_passkey_begin"),
+        "completeAuthenticationUrl": reverse("mfa_passkey_complete"),
+    }
+
+
 def _show_backup_codes(request, codes):
     response = render(
         request,
@@ -174,7 +213,8 @@ def _show_backup_codes(request, codes):
     return response
 
 
-def _note_second_factor(request, user, result, *, reauthenticated=False):
+def note_second_factor(request, user, result, *, reauthenticated=False):
+    """Record the second factor in allauth's session log, which step-up reads."""
     extra = {"reauthenticated": True} if reauthenticated else {}
     record_authentication(
         request, user, SECOND_FACTOR_METHOD, type=services._kind(result.device), **extra
@@ -197,3 +237,38 @@ def _base32_secret(uri: str) -> str:
     from urllib.parse import parse_qs, urlsplit
 
     return parse_qs(urlsplit(uri).query)["secret"][0]
+
+
+@login_required
+@require_http_methods(["GET"])
+def sessions(request):
+    """Where the user is signed in: device, address, last seen; each can be ended."""
+    from allauth.usersessions.models import UserSession
+
+    listed = UserSession.objects.purge_and_list(request.user)
+    return render(request, "mfa/sessions.html", {"sessions": listed})
+
+
+@require_POST
+@require_recent_authentication()
+def end_session(request, session_id):
+    from allauth.usersessions.models import UserSession
+
+    from apps.accounts.usersessions import end_sessions
+
+    chosen = UserSession.objects.filter(user=request.user, pk=session_id)
+    end_sessions(user=request.user, sessions=[s for s in chosen if not s.is_current()])
+    return redirect("account_sessions")
+
+
+@require_POST
+@require_recent_authentication()
+def end_other_sessions(request):
+    from allauth.usersessions.models import UserSession
+
+    from apps.accounts.usersessions import end_sessions
+
+    others = [s for s in UserSession.objects.filter(user=request.user) if not s.is_current()]
+    ended = end_sessions(user=request.user, sessions=others)
+    messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("account_sessions")

@@ -1,0 +1,85 @@
+"""A passkey as the second step of a login, in headless Chromium with a virtual authenticator.
+
+Chromium's DevTools protocol provides a software authenticator that answers the page's WebAuthn
+calls as a platform passkey would, with user verification; django-otp-webauthn checks its
+signatures exactly as it would a phone's or a security key's.
+"""
+
+import pytest
+
+from tests.conftest import make_person
+from tests.support import CHROMIUM_ARGS, STRONG_PASSWORD, require_chromium
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+STEP_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def pia(transactional_db):
+    """Pia, who wants a passkey instead of an authenticator app. Created before the browser
+    starts: Django refuses database calls from the thread of Playwright's event loop."""
+    return make_person("pia@example.com")
+
+
+@pytest.fixture
+def page(live_server, settings):
+    # WebAuthn accepts "localhost" but no IP address as the site's identity.
+    url = live_server.url.replace("127.0.0.1", "localhost")
+    settings.OTP_WEBAUTHN_RP_ID = "localhost"
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [url]
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(base_url=url)
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        tab = context.new_page()
+        devtools = context.new_cdp_session(tab)
+        devtools.send("WebAuthn.enable")
+        devtools.send(
+            "WebAuthn.addVirtualAuthenticator",
+            {
+                "options": {
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": True,
+                    "hasUserVerification": True,
+                    "isUserVerified": True,
+                }
+            },
+        )
+        yield tab
+        context.close()
+        browser.close()
+
+
+def _sign_in_with_password(page):
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", "pia@example.com")
+    page.fill("input[name=password]", STRONG_PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+
+
+def test_a_registered_passkey_completes_the_login_after_the_password(pia, page):
+    _sign_in_with_password(page)
+    page.wait_for_url("**/account/")
+    page.goto("/account/security/")
+    page.get_by_test_id("passkey-register").click()
+    page.wait_for_function(
+        "document.getElementById('passkey-register-status-message').innerText.length > 0"
+    )
+    page.reload()
+    assert "No passkeys." not in page.get_by_test_id("passkeys").inner_text()
+    page.get_by_test_id("logout").click()
+    page.wait_for_url("**/accounts/login/**")
+
+    _sign_in_with_password(page)
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    page.get_by_test_id("passkey-verify").click()
+
+    page.wait_for_url("**/account/")
+    assert page.get_by_test_id("account-email").inner_text() == "pia@example.com"
