@@ -13,6 +13,7 @@ PRF for card fingerprints; only ``card_aead()`` and ``card_fingerprint_prfs()`` 
 import contextlib
 import functools
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -41,6 +42,53 @@ def card_aead() -> aead.Aead:
     return _local_aead()
 
 
+def card_aead_primary_key_id() -> int | None:
+    """The key new card ciphertexts are made with, when this module holds the keyset."""
+    with contextlib.suppress(ImportError):
+        from apps.core.crypto import keyring
+
+        return getattr(keyring, "primary_key_id", lambda name: None)("pci")
+    return _local_keyset_info(AEAD_KEYSET_VARIABLE).primary_key_id
+
+
+def ciphertext_key_id(ciphertext: bytes) -> int | None:
+    """Which key made a Tink ciphertext: its 5-byte prefix is a version byte and the key id."""
+    if len(ciphertext) < 5 or ciphertext[0] != 1:
+        return None
+    return int.from_bytes(ciphertext[1:5], "big")
+
+
+def with_new_primary_key(serialized: str, template) -> str:
+    """A keyset (Tink JSON) with a fresh key added and made primary; old keys still decrypt."""
+    written = io.StringIO()
+    cleartext_keyset_handle.write(tink.JsonKeysetWriter(written), tink.new_keyset_handle(template))
+    keyset, fresh = json.loads(serialized), json.loads(written.getvalue())
+    keyset["key"].extend(fresh["key"])
+    keyset["primaryKeyId"] = fresh["primaryKeyId"]
+    return json.dumps(keyset, indent=2)
+
+
+def rotate_development_card_key() -> int:
+    """Add a new primary key to the development card keyset in var/keys; return its id."""
+    if settings.PRODUCTION or env_secret(AEAD_KEYSET_VARIABLE):
+        raise ImproperlyConfigured(
+            f"{AEAD_KEYSET_VARIABLE} comes from the environment: rotate it where it is kept"
+        )
+    template = aead.aead_key_templates.AES256_GCM
+    path = Path(settings.VAR_DIR) / "keys" / f"{AEAD_KEYSET_VARIABLE.lower()}.json"
+    rotated = with_new_primary_key(_development_keyset(AEAD_KEYSET_VARIABLE, template), template)
+    path.write_text(rotated, encoding="utf-8")
+    forget_loaded_keys()
+    return json.loads(rotated)["primaryKeyId"]
+
+
+def forget_loaded_keys() -> None:
+    """Read the keysets again on next use (after a rotation, or in tests)."""
+    _local_aead.cache_clear()
+    _local_prf_set.cache_clear()
+    _local_keyset_info.cache_clear()
+
+
 def card_fingerprint_prfs() -> tuple[int, dict]:
     """(primary key id, {key id: PRF}) of the fingerprint keyset.
 
@@ -56,6 +104,11 @@ def _local_aead() -> aead.Aead:
     return _local_handle(AEAD_KEYSET_VARIABLE, aead.aead_key_templates.AES256_GCM).primitive(
         aead.Aead
     )
+
+
+@functools.cache
+def _local_keyset_info(variable: str):
+    return _local_handle(variable, aead.aead_key_templates.AES256_GCM).keyset_info()
 
 
 @functools.cache

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from apps.pci import services
+from apps.pci import keys, services
 
 logger = logging.getLogger(__name__)
 
@@ -14,3 +14,13 @@ def purge_expired_card_tokens() -> int:
     if deleted:
         logger.info("purged %d expired card tokens", deleted)
     return deleted
+
+
+@shared_task(name="apps.pci.tasks.reencrypt_card_tokens")
+def reencrypt_card_tokens() -> int:
+    """Move every card onto the primary card key after a rotation (safe to run twice)."""
+    # A long-running worker holds the keyset it read at start; the rotation is newer.
+    keys.forget_loaded_keys()
+    moved = services.reencrypt_card_tokens()
+    logger.info("re-encrypted %d card numbers under the primary card key", moved)
+    return moved
