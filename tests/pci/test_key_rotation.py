@@ -5,6 +5,7 @@ import json
 
 import pytest
 import tink
+from django.core.exceptions import ImproperlyConfigured
 from tink import aead, cleartext_keyset_handle
 
 from apps.pci import keys, services
@@ -79,3 +80,14 @@ def test_a_card_encrypted_under_the_old_key_still_opens_before_it_is_moved(
     assert services.detokenize_card(token=card.token, purpose="before moving", actor=olivia) == (
         cards.AMEX
     )
+
+
+def test_in_production_the_vault_refuses_to_work_without_a_card_keyset(settings, monkeypatch):
+    settings.PRODUCTION = True
+    monkeypatch.delenv(keys.AEAD_KEYSET_VARIABLE, raising=False)
+    keys.forget_loaded_keys()
+    try:
+        with pytest.raises(ImproperlyConfigured, match=keys.AEAD_KEYSET_VARIABLE):
+            keys.card_aead()
+    finally:
+        keys.forget_loaded_keys()
