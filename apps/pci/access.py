@@ -7,7 +7,8 @@ owner's module; where that module is not part of this code base yet, the vault a
 narrowest rule that is safe, as described on each function.
 """
 
-import contextlib
+import functools
+import importlib
 from dataclasses import dataclass
 
 SECOND_FACTOR_WINDOW_SECONDS = 300
@@ -83,9 +84,10 @@ def second_factor_is_recent(request) -> bool:
 
     Without the MFA step-up module nothing can vouch for a second factor, so the answer is no.
     """
-    try:
-        from apps.accounts.stepup import recently_passed_second_factor
-    except ImportError:
+    recently_passed_second_factor = _optional(
+        "apps.accounts.stepup", "recently_passed_second_factor"
+    )
+    if recently_passed_second_factor is None:
         return False
     if not hasattr(request, "session"):
         # TODO: a JWT caller has no session; ask the token session once MFA records it there.
@@ -120,9 +122,8 @@ def authorized(caller: Caller, action: str, owner) -> tuple[bool, str]:
 
 
 def _access_control(user, action: str, owner) -> tuple[bool, str]:
-    with contextlib.suppress(ImportError):
-        from apps.rbac.services import authorize
-
+    authorize = _optional("apps.rbac.services", "authorize")
+    if authorize is not None:
         decision = authorize(user, action, RESOURCE, obj=owner)
         return bool(decision.allowed), str(decision.reason or "")
 
@@ -132,3 +133,19 @@ def _access_control(user, action: str, owner) -> tuple[bool, str]:
     if user.has_perm(_FALLBACK_PERMISSIONS[action]):
         return True, "django_permission"
     return False, "not_permitted"
+
+
+def _optional(module: str, name: str):
+    """module.name, or None while that module is not part of this code base."""
+    found = _optional_module(module)
+    return getattr(found, name, None) if found is not None else None
+
+
+@functools.cache
+def _optional_module(module: str):
+    # Looked up once: a failed import is retried from scratch on every call, at a cost larger
+    # than the check it would serve.
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None

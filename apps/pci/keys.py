@@ -33,20 +33,32 @@ aead.register()
 prf.register()
 
 
+@functools.cache
+def project_keyring():
+    """The project keyring module, or None while it is not part of this code base.
+
+    Looked up once: a failed import is retried from scratch on every call and costs more than
+    the encryption it would serve.
+    """
+    try:
+        from apps.core.crypto import keyring
+    except ImportError:
+        return None
+    return keyring
+
+
 def card_aead() -> aead.Aead:
     """AES-256-GCM under the card keyset; ciphertexts name the key that made them."""
-    with contextlib.suppress(ImportError):
-        from apps.core.crypto import keyring
-
+    keyring = project_keyring()
+    if keyring is not None:
         return keyring.get_aead("pci")
     return _local_aead()
 
 
 def card_aead_primary_key_id() -> int | None:
     """The key new card ciphertexts are made with, when this module holds the keyset."""
-    with contextlib.suppress(ImportError):
-        from apps.core.crypto import keyring
-
+    keyring = project_keyring()
+    if keyring is not None:
         return getattr(keyring, "primary_key_id", lambda name: None)("pci")
     return _local_keyset_info(AEAD_KEYSET_VARIABLE).primary_key_id
 

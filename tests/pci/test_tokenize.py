@@ -5,7 +5,7 @@ import tink
 
 from apps.pci import services
 from apps.pci.access import Caller
-from apps.pci.keys import card_aead
+from apps.pci.keys import card_aead, project_keyring
 from apps.pci.models import CardToken
 from apps.pci.validation import CardRejected, luhn_is_valid
 from apps.siem.models import SecurityEvent
@@ -110,7 +110,10 @@ def test_the_vault_asks_the_project_keyring_for_the_pci_keyset_only(monkeypatch)
     asked = []
     keyring = types.SimpleNamespace(get_aead=lambda name: asked.append(name) or object())
     monkeypatch.setitem(sys.modules, "apps.core.crypto", types.SimpleNamespace(keyring=keyring))
-
-    card_aead()
+    project_keyring.cache_clear()
+    try:
+        card_aead()
+    finally:
+        project_keyring.cache_clear()
 
     assert asked == ["pci"]
