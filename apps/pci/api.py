@@ -76,7 +76,10 @@ class VaultView(GenericAPIView):
             return caller.user
         else:
             owner = Partner.objects.filter(pk=partner_id, is_active=True).first()
-        if owner is None or not access.authorized(caller, action, owner)[0]:
+        if (
+            owner is None
+            or not access.authorized(caller, action, CardToken(owner_partner=owner))[0]
+        ):
             raise PermissionDenied("Not allowed for this partner.")
         return owner
 
@@ -90,7 +93,7 @@ def cards_of(owner) -> QuerySet:
 def card_for(caller: Caller, token: str, action: str) -> CardToken:
     """The card a caller may act on, or 404 whether it is missing or not theirs."""
     card = CardToken.objects.filter(token=token).first()
-    if card is None or not access.authorized(caller, action, card.owner)[0]:
+    if card is None or not access.authorized(caller, action, card)[0]:
         raise NotFound
     return card
 

@@ -260,7 +260,7 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
     )
     if card is None:
         raise refuse("unknown_token")
-    allowed, why = access.authorized(actor, access.DETOKENIZE, card.owner)
+    allowed, why = access.authorized(actor, access.DETOKENIZE, card)
     if not allowed:
         raise refuse(why or "not_permitted", card)
     if not actor.is_client and not actor.second_factor_recent:

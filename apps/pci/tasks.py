@@ -2,7 +2,8 @@ import logging
 
 from celery import shared_task
 
-from apps.pci import keys, services
+from apps.core.crypto import keyring
+from apps.pci import services
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +20,8 @@ def purge_expired_card_tokens() -> int:
 @shared_task(name="apps.pci.tasks.reencrypt_card_tokens")
 def reencrypt_card_tokens() -> int:
     """Move every card onto the primary card key after a rotation (safe to run twice)."""
-    # A long-running worker holds the keyset it read at start; the rotation is newer.
-    keys.forget_loaded_keys()
+    # A long-running worker may hold the keyset it read before the rotation.
+    keyring.default_keyring().reload()
     moved = services.reencrypt_card_tokens()
     logger.info("re-encrypted %d card numbers under the primary card key", moved)
     return moved

@@ -1,13 +1,8 @@
 """The card keyset rotates: a new primary key encrypts, old cards move onto it, all still open."""
 
-import io
-import json
-
 import pytest
-import tink
-from django.core.exceptions import ImproperlyConfigured
-from tink import aead, cleartext_keyset_handle
 
+from apps.core.crypto import keyring
 from apps.pci import keys, services
 from apps.pci.access import Caller
 from apps.pci.models import CardToken
@@ -16,43 +11,34 @@ from tests.pci import cards
 pytestmark = pytest.mark.django_db
 
 
-def fresh_keyset() -> str:
-    written = io.StringIO()
-    handle = tink.new_keyset_handle(aead.aead_key_templates.AES256_GCM)
-    cleartext_keyset_handle.write(tink.JsonKeysetWriter(written), handle)
-    return written.getvalue()
-
-
 @pytest.fixture
-def use_card_keyset(monkeypatch):
-    def use(serialized: str) -> int:
-        monkeypatch.setenv(keys.AEAD_KEYSET_VARIABLE, serialized)
-        keys.forget_loaded_keys()
-        return json.loads(serialized)["primaryKeyId"]
-
-    yield use
-    monkeypatch.delenv(keys.AEAD_KEYSET_VARIABLE)
-    keys.forget_loaded_keys()
+def own_keyring(tmp_path):
+    """A keyring of this test's own, in a folder of its own, so rotating it touches nothing
+    else."""
+    ring = keyring.Keyring(environ={}, directory=tmp_path, production=False)
+    with keyring.use_keyring(ring):
+        yield ring
 
 
 def key_of(card) -> int:
     return keys.ciphertext_key_id(bytes(CardToken.objects.get(pk=card.pk).pan_ciphertext))
 
 
-def test_after_a_rotation_old_cards_are_re_encrypted_under_the_new_key(
-    use_card_keyset, customer, card_revealer
-):
-    old_keyset = fresh_keyset()
-    old_key = use_card_keyset(old_keyset)
+def save(owner, number):
     card, _ = services.tokenize_card(
-        pan=cards.VISA, expiry_month=12, expiry_year=2030, owner=customer,
-        actor=Caller.for_user(customer),
+        pan=number, expiry_month=12, expiry_year=2030, owner=owner,
+        actor=Caller.for_user(owner),
     )  # fmt: skip
-    assert key_of(card) == old_key
+    return card
 
-    new_key = use_card_keyset(
-        keys.with_new_primary_key(old_keyset, aead.aead_key_templates.AES256_GCM)
-    )
+
+def test_after_a_rotation_old_cards_are_re_encrypted_under_the_new_key(
+    own_keyring, customer, card_revealer
+):
+    card = save(customer, cards.VISA)
+    old_key = key_of(card)
+
+    new_key = keys.rotate_card_key()
     moved = services.reencrypt_card_tokens()
 
     assert moved == 1
@@ -65,16 +51,11 @@ def test_after_a_rotation_old_cards_are_re_encrypted_under_the_new_key(
 
 
 def test_a_card_encrypted_under_the_old_key_still_opens_before_it_is_moved(
-    use_card_keyset, customer, card_revealer
+    own_keyring, customer, card_revealer
 ):
-    old_keyset = fresh_keyset()
-    use_card_keyset(old_keyset)
-    card, _ = services.tokenize_card(
-        pan=cards.AMEX, expiry_month=12, expiry_year=2030, owner=customer,
-        actor=Caller.for_user(customer),
-    )  # fmt: skip
+    card = save(customer, cards.AMEX)
 
-    use_card_keyset(keys.with_new_primary_key(old_keyset, aead.aead_key_templates.AES256_GCM))
+    keys.rotate_card_key()
     olivia = Caller.for_user(card_revealer, second_factor_recent=True)
 
     assert services.detokenize_card(token=card.token, purpose="before moving", actor=olivia) == (
@@ -82,12 +63,8 @@ def test_a_card_encrypted_under_the_old_key_still_opens_before_it_is_moved(
     )
 
 
-def test_in_production_the_vault_refuses_to_work_without_a_card_keyset(settings, monkeypatch):
-    settings.PRODUCTION = True
-    monkeypatch.delenv(keys.AEAD_KEYSET_VARIABLE, raising=False)
-    keys.forget_loaded_keys()
-    try:
-        with pytest.raises(ImproperlyConfigured, match=keys.AEAD_KEYSET_VARIABLE):
-            keys.card_aead()
-    finally:
-        keys.forget_loaded_keys()
+def test_in_production_the_vault_refuses_to_work_without_a_card_keyset(tmp_path):
+    ring = keyring.Keyring(environ={}, directory=tmp_path, production=True)
+
+    with keyring.use_keyring(ring), pytest.raises(keyring.KeyringError):
+        keys.card_aead()
