@@ -67,17 +67,22 @@ def main():
     args = parser.parse_args()
 
     with throwaway_database():
-        from django.contrib.auth.models import Permission
-
         from apps.accounts.models import User
         from apps.pci import services
         from apps.pci.access import Caller
         from apps.pci.models import CardToken
+        from apps.rbac.services import bind_role, create_role, ensure_permission
 
         owner = User.objects.create_user("bench.owner@example.com", None)
         revealer = User.objects.create_user("bench.revealer@example.com", None)
-        revealer.user_permissions.add(Permission.objects.get(codename="detokenize_cardtoken"))
-        revealer = User.objects.get(pk=revealer.pk)
+        granter = User.objects.create_superuser("bench.granter@example.com", None)
+        role = create_role(
+            name="bench-card-revealer",
+            permissions=[ensure_permission("cards:detokenize:all")],
+            created_by=granter,
+            reason="benchmark",
+        )
+        bind_role(role=role, user=revealer, granted_by=granter, reason="benchmark")
         owner_caller = Caller.for_user(owner)
         revealer_caller = Caller.for_user(revealer, second_factor_recent=True)
         sample, _ = services.tokenize_card(

@@ -1,14 +1,14 @@
 """Who is calling the vault, and what they may do with a card.
 
-The vault asks three questions of other parts of the portal: may this user act on cards in this
-scope (access control), has this user passed a second factor in the last five minutes (MFA
-step-up), and is this a machine client whose token carries a scope. Each answer comes from its
-owner's module; where that module is not part of this code base yet, the vault answers with the
-narrowest rule that is safe, as described on each function.
+Decisions come from access control (``apps.rbac``: permissions ``cards:<action>:<scope>`` with
+scopes ``own``, ``partner:<id>`` and ``all``) and, for revealing a number, from the MFA step-up
+record (``apps.accounts.stepup``). This module adds the rules that belong to cards alone.
 """
 
-import contextlib
 from dataclasses import dataclass
+
+from apps.accounts.stepup import recently_passed_second_factor
+from apps.rbac.services import authorize
 
 SECOND_FACTOR_WINDOW_SECONDS = 300
 RESOURCE = "cards"
@@ -19,13 +19,6 @@ TOKENIZE = "tokenize"
 READ = "read"
 DELETE = "delete"
 DETOKENIZE = "detokenize"
-# The local fallback's Django permission for each action on cards the caller does not own.
-_FALLBACK_PERMISSIONS = {
-    TOKENIZE: "pci.add_cardtoken",
-    READ: "pci.view_cardtoken",
-    DELETE: "pci.delete_cardtoken",
-    DETOKENIZE: "pci.detokenize_cardtoken",
-}
 
 
 @dataclass(frozen=True)
@@ -33,7 +26,7 @@ class Caller:
     """The acting party: a signed-in user, or a machine client acting as its service user.
 
     A client acts for one partner (``partner``, fixed by its OAuth application) with the scopes
-    of its token; ``scopes`` is None for users, whose rights come from their roles.
+    of its token; ``scopes`` is None for users, whose rights come from their roles alone.
     """
 
     user: object
@@ -79,56 +72,39 @@ def caller_from_request(request) -> Caller:
 
 
 def second_factor_is_recent(request) -> bool:
-    """Whether the session passed a second factor within the last five minutes.
-
-    Without the MFA step-up module nothing can vouch for a second factor, so the answer is no.
-    """
-    try:
-        from apps.accounts.stepup import recently_passed_second_factor
-    except ImportError:
-        return False
+    """Whether the session passed a second factor within the last five minutes."""
     if not hasattr(request, "session"):
-        # TODO: a JWT caller has no session; ask the token session once MFA records it there.
+        # TODO: a JWT caller has no session; ask its token session once MFA records the
+        # second factor there. Until then a JWT user cannot reveal a card number.
         return False
     return bool(
         recently_passed_second_factor(request, within_seconds=SECOND_FACTOR_WINDOW_SECONDS)
     )
 
 
-def authorized(caller: Caller, action: str, owner) -> tuple[bool, str]:
-    """May the caller do ``action`` on a card of ``owner`` (a user or a Partner)? (yes, why)
+def authorized(caller: Caller, action: str, card) -> tuple[bool, str]:
+    """May the caller do ``action`` on ``card``? (yes, why). ``card`` may be unsaved: a card
+    about to be tokenised for an owner, or standing for an owner's cards in a list.
 
     1. Nobody anonymous or inactive.
-    2. A client needs the action's scope in its token, whatever its service user may do, and
-       acts only on the cards of the partner its application belongs to.
-    3. A user manages (tokenise, list, delete) their own cards; revealing a number always
-       needs an explicit permission, even for its owner.
-    4. Everything else is decided by access control for the owner's scope.
+    2. A client needs the action's scope in its token, acts only for the partner its OAuth
+       application belongs to, and only as far as its service user's roles allow.
+    3. A user tokenises, lists and deletes their own cards; revealing a number always needs an
+       explicit permission, even for its owner.
+    4. Everything else is decided by access control.
     """
     user = caller.user
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False, "not_authenticated"
-    if caller.is_client and not caller.has_scope(action):
-        return False, "scope_missing"
     if caller.is_client:
-        if caller.partner is None or owner != caller.partner:
+        if not caller.has_scope(action):
+            return False, "scope_missing"
+        if caller.partner is None or card.owner_partner_id != caller.partner.pk:
             return False, "not_permitted"
-        return True, "partner_client"
-    if action != DETOKENIZE and not caller.is_client and owner == user:
+    elif action != DETOKENIZE and card.owner_user_id == user.pk:
         return True, "own_card"
-    return _access_control(user, action, owner)
 
-
-def _access_control(user, action: str, owner) -> tuple[bool, str]:
-    with contextlib.suppress(ImportError):
-        from apps.rbac.services import authorize
-
-        decision = authorize(user, action, RESOURCE, obj=owner)
-        return bool(decision.allowed), str(decision.reason or "")
-
-    # TODO: remove once apps.rbac.services.authorize is in this code base. Until then only a
-    # global Django permission (held by compliance staff) grants access to cards of others or
-    # to card numbers, since scopes like partner:<id> cannot be checked here.
-    if user.has_perm(_FALLBACK_PERMISSIONS[action]):
-        return True, "django_permission"
-    return False, "not_permitted"
+    decision = authorize(user, action, RESOURCE, obj=card)
+    if not decision.allowed:
+        return False, "not_permitted"
+    return True, str(decision.reason or "allowed")

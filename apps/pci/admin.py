@@ -2,6 +2,8 @@ import csv
 
 from django.contrib import admin
 from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.pci import services
 from apps.pci.access import Caller
@@ -17,7 +19,7 @@ class CardTokenAdmin(admin.ModelAdmin):
     search_fields = ["token", "last_four"]
     fields = [
         "token", "token_format", "masked", "expiry", "owner_user", "owner_partner",
-        "created_at", "created_by", "created_via", "renewed_at", "expires_at",
+        "created_at", "created_by", "created_via", "renewed_at", "expires_at", "reveal",
     ]  # fmt: skip
     readonly_fields = fields
     actions = ["export_masked_csv"]
@@ -29,6 +31,12 @@ class CardTokenAdmin(admin.ModelAdmin):
     @admin.display(description="expiry")
     def expiry(self, card):
         return card.expiry
+
+    @admin.display(description="card number")
+    def reveal(self, card):
+        # The page asks for a reason and a fresh second factor, and records every attempt.
+        url = reverse("pci:reveal_card", args=[card.token])
+        return format_html('<a href="{}">Reveal (recorded, needs a reason)</a>', url)
 
     def has_add_permission(self, request):
         return False

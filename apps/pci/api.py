@@ -76,7 +76,10 @@ class VaultView(GenericAPIView):
             return caller.user
         else:
             owner = Partner.objects.filter(pk=partner_id, is_active=True).first()
-        if owner is None or not access.authorized(caller, action, owner)[0]:
+        if (
+            owner is None
+            or not access.authorized(caller, action, CardToken(owner_partner=owner))[0]
+        ):
             raise PermissionDenied("Not allowed for this partner.")
         return owner
 
@@ -90,13 +93,13 @@ def cards_of(owner) -> QuerySet:
 def card_for(caller: Caller, token: str, action: str) -> CardToken:
     """The card a caller may act on, or 404 whether it is missing or not theirs."""
     card = CardToken.objects.filter(token=token).first()
-    if card is None or not access.authorized(caller, action, card.owner)[0]:
+    if card is None or not access.authorized(caller, action, card)[0]:
         raise NotFound
     return card
 
 
 class CardListView(VaultView):
-    @extend_schema(summary="List stored cards, masked")
+    @extend_schema(operation_id="cards_list", summary="List stored cards, masked")
     def get(self, request):
         caller = self.caller()
         owner = self.owner_for(caller, _partner_param(request.query_params), access.READ)
@@ -106,6 +109,7 @@ class CardListView(VaultView):
         return self.get_paginated_response(CardSerializer(page, many=True).data)
 
     @extend_schema(
+        operation_id="cards_tokenize",
         summary="Tokenise a card",
         request=TokenizeSerializer,
         responses={201: CardSerializer, 200: CardSerializer},
@@ -147,11 +151,13 @@ class CardListView(VaultView):
 
 
 class CardDetailView(VaultView):
-    @extend_schema(summary="Read one stored card, masked")
+    @extend_schema(operation_id="cards_read", summary="Read one stored card, masked")
     def get(self, request, token):
         return Response(CardSerializer(card_for(self.caller(), token, access.READ)).data)
 
-    @extend_schema(summary="Delete a stored card", responses={204: None})
+    @extend_schema(
+        operation_id="cards_delete", summary="Delete a stored card", responses={204: None}
+    )
     def delete(self, request, token):
         caller = self.caller()
         services.delete_card_token(card=card_for(caller, token, access.DELETE), actor=caller)
@@ -167,6 +173,7 @@ class DetokenizeView(VaultView):
     }
 
     @extend_schema(
+        operation_id="cards_detokenize",
         summary="Reveal a card number (cards:detokenize, second factor, stated purpose)",
         request=DetokenizeSerializer,
         responses={

@@ -1,44 +1,33 @@
-"""The vault's two keys: AES-256-GCM for card numbers and a PRF for card fingerprints.
+"""The vault's two keys, from the project keyring: ``pci`` (AES-256-GCM for card numbers) and
+``pci-index`` (a PRF for card fingerprints).
 
-Both come from the card keyring (``pci``), never from the personal-data one, so a leak of the
-PII keys reveals no card and the vault can be rotated on its own schedule.
-
-The project keyring in ``apps.core.crypto`` owns keysets for every area. Until it is present in
-this code base, this module reads the vault's Tink keysets itself, from ``PCI_AEAD_KEYSET`` and
-``PCI_FINGERPRINT_KEYSET`` (or ``*_FILE``), and in development generates them under ``var/keys``.
-TODO: drop the local keysets once ``apps.core.crypto.keyring`` provides ``get_aead("pci")`` and a
-PRF for card fingerprints; only ``card_aead()`` and ``card_fingerprint_prfs()`` change.
+Both are the card keysets, never the personal-data ones, so a leak of the PII keys reveals no card
+and the vault rotates on its own schedule. Where keysets come from (environment, files, a master
+key) and how they are generated is the keyring's business (``apps.core.crypto.keyring``).
 """
 
-import contextlib
-import functools
-import io
-import os
-import tempfile
-from pathlib import Path
+from tink import aead
 
-import tink
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from tink import aead, cleartext_keyset_handle, prf
+from apps.core.crypto import keyring
 
-from config.env import env_secret
-
-AEAD_KEYSET_VARIABLE = "PCI_AEAD_KEYSET"
-FINGERPRINT_KEYSET_VARIABLE = "PCI_FINGERPRINT_KEYSET"
+CARD_KEYSET = "pci"
+FINGERPRINT_KEYSET = "pci-index"
 FINGERPRINT_BYTES = 32
-
-aead.register()
-prf.register()
 
 
 def card_aead() -> aead.Aead:
     """AES-256-GCM under the card keyset; ciphertexts name the key that made them."""
-    with contextlib.suppress(ImportError):
-        from apps.core.crypto import keyring
+    return keyring.get_aead(CARD_KEYSET)
 
-        return keyring.get_aead("pci")
-    return _local_aead()
+
+def card_aead_primary_key_id() -> int:
+    """The key new card ciphertexts are made with."""
+    return keyring.default_keyring().primary_key_id(CARD_KEYSET)
+
+
+def ciphertext_key_id(ciphertext: bytes) -> int | None:
+    """Which key made a ciphertext (Tink writes its id into the first five bytes)."""
+    return keyring.key_id_of(ciphertext)
 
 
 def card_fingerprint_prfs() -> tuple[int, dict]:
@@ -47,48 +36,16 @@ def card_fingerprint_prfs() -> tuple[int, dict]:
     New fingerprints use the primary key; lookups try every key, so rotating the fingerprint
     key does not break de-duplication of cards tokenised before.
     """
-    prf_set = _local_prf_set()
+    prf_set = keyring.get_prf_set(FINGERPRINT_KEYSET)
     return prf_set.primary_id(), prf_set.all()
 
 
-@functools.cache
-def _local_aead() -> aead.Aead:
-    return _local_handle(AEAD_KEYSET_VARIABLE, aead.aead_key_templates.AES256_GCM).primitive(
-        aead.Aead
-    )
+def rotate_card_key() -> int:
+    """Add a new primary key to the card keyset where the keyring keeps it; return its id.
 
-
-@functools.cache
-def _local_prf_set() -> prf.PrfSet:
-    handle = _local_handle(FINGERPRINT_KEYSET_VARIABLE, prf.prf_key_templates.HMAC_SHA256)
-    return handle.primitive(prf.PrfSet)
-
-
-def _local_handle(variable: str, template) -> tink.KeysetHandle:
-    serialized = env_secret(variable)
-    if not serialized:
-        if settings.PRODUCTION:
-            raise ImproperlyConfigured(f"{variable} is required when PORTAL_ENV=production")
-        serialized = _development_keyset(variable, template)
-    return cleartext_keyset_handle.read(tink.JsonKeysetReader(serialized))
-
-
-def _development_keyset(variable: str, template) -> str:
-    """A keyset kept in var/keys, created once and shared by the web server and the worker."""
-    folder = Path(settings.VAR_DIR) / "keys"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{variable.lower()}.json"
-    if not path.exists():
-        written = io.StringIO()
-        cleartext_keyset_handle.write(
-            tink.JsonKeysetWriter(written), tink.new_keyset_handle(template)
-        )
-        # Link a finished file into place: of two processes starting at once, one wins and
-        # the other reads the winner's keyset instead of overwriting it.
-        with tempfile.NamedTemporaryFile("w", dir=folder, delete=False) as draft:
-            draft.write(written.getvalue())
-        os.chmod(draft.name, 0o600)
-        with contextlib.suppress(FileExistsError):
-            os.link(draft.name, path)
-        os.unlink(draft.name)
-    return path.read_text(encoding="utf-8")
+    Cards stay readable under their old key; ``reencrypt_card_tokens`` then moves them.
+    """
+    ring = keyring.default_keyring()
+    key_id, keyset_json = ring.add_key(CARD_KEYSET, make_primary=True)
+    ring.store(CARD_KEYSET, keyset_json)
+    return key_id

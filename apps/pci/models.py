@@ -56,7 +56,6 @@ class CardToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("detokenize_cardtoken", "Can reveal a card number")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(owner_user__isnull=False, owner_partner__isnull=True)

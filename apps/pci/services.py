@@ -13,7 +13,13 @@ from django.utils import timezone
 from apps.partners.models import Partner
 from apps.pci import access
 from apps.pci.access import Caller
-from apps.pci.keys import FINGERPRINT_BYTES, card_aead, card_fingerprint_prfs
+from apps.pci.keys import (
+    FINGERPRINT_BYTES,
+    card_aead,
+    card_aead_primary_key_id,
+    card_fingerprint_prfs,
+    ciphertext_key_id,
+)
 from apps.pci.models import EVENT_SUBJECT_PREFIX, CardToken
 from apps.pci.validation import CardRejected, luhn_is_valid, validate_expiry, validate_pan
 from apps.siem.events import Outcome, Severity, emit
@@ -254,7 +260,7 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
     )
     if card is None:
         raise refuse("unknown_token")
-    allowed, why = access.authorized(actor, access.DETOKENIZE, card.owner)
+    allowed, why = access.authorized(actor, access.DETOKENIZE, card)
     if not allowed:
         raise refuse(why or "not_permitted", card)
     if not actor.is_client and not actor.second_factor_recent:
@@ -331,3 +337,38 @@ def purge_expired_card_tokens(*, now=None) -> int:
                 )
             CardToken.objects.filter(id__in=[card.id for card in batch]).delete()
             deleted += len(batch)
+
+
+def reencrypt_card_tokens(*, batch_size: int = PURGE_BATCH_SIZE) -> int:
+    """Re-encrypt every card whose number was encrypted under a key that is no longer primary.
+
+    Run after the card keyset gained a new primary key; once it reports 0, the old key can be
+    disabled. Safe to run twice or concurrently: each batch locks its rows, skipping locked
+    ones, and a row already under the primary key is left alone.
+    """
+    primary = card_aead_primary_key_id()
+    if primary is None:
+        return 0
+    aead = card_aead()
+    done, last_id = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                CardToken.objects.select_for_update(skip_locked=True)
+                .filter(id__gt=last_id)
+                .order_by("id")
+                .only("id", "token", "pan_ciphertext")[:batch_size]
+            )
+            if not batch:
+                return done
+            for card in batch:
+                ciphertext = bytes(card.pan_ciphertext)
+                if ciphertext_key_id(ciphertext) == primary:
+                    continue
+                associated = _associated_data(card.token)
+                card.pan_ciphertext = aead.encrypt(
+                    aead.decrypt(ciphertext, associated), associated
+                )
+                card.save(update_fields=["pan_ciphertext"])
+                done += 1
+            last_id = batch[-1].id

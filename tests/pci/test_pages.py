@@ -13,6 +13,7 @@ from apps.pci.models import CardToken
 from apps.siem.models import SecurityEvent
 from tests.conftest import make_person
 from tests.pci import cards
+from tests.support import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_a_user_cannot_remove_someone_elses_card(client, customer, mallory):
 
 def test_the_admin_shows_cards_masked_and_never_the_ciphertext(client, customer, vault_admin):
     card = save_card(customer, cards.AMEX)
-    client.force_login(vault_admin)
+    force_login_verified(client, vault_admin)
 
     listing = client.get(reverse("admin:pci_cardtoken_changelist")).content.decode()
     detail = client.get(reverse("admin:pci_cardtoken_change", args=[card.pk])).content.decode()
@@ -87,7 +88,7 @@ def test_the_admin_shows_cards_masked_and_never_the_ciphertext(client, customer,
 
 def test_the_admin_export_of_cards_is_masked(client, customer, vault_admin):
     card = save_card(customer, cards.AMEX)
-    client.force_login(vault_admin)
+    force_login_verified(client, vault_admin)
 
     response = client.post(
         reverse("admin:pci_cardtoken_changelist"),
@@ -107,7 +108,7 @@ def test_the_vault_access_log_lists_detokenisations_and_refusals(
         services.detokenize_card(
             token=card.token, purpose="curious", actor=Caller.for_user(mallory)
         )
-    client.force_login(vault_admin)
+    force_login_verified(client, vault_admin)
 
     page = client.get(reverse("admin:pci_cardaccessevent_changelist")).content.decode()
 
@@ -119,7 +120,7 @@ def test_the_vault_access_log_lists_detokenisations_and_refusals(
 
 def test_deleting_a_card_in_the_admin_goes_through_the_service(client, customer, vault_admin):
     card = save_card(customer)
-    client.force_login(vault_admin)
+    force_login_verified(client, vault_admin)
 
     client.post(
         reverse("admin:pci_cardtoken_changelist"),

@@ -103,14 +103,16 @@ def test_a_new_card_is_recorded_as_an_event_naming_the_token_not_the_number(cust
     assert cards.VISA not in str(event.details)
 
 
-def test_the_vault_asks_the_project_keyring_for_the_pci_keyset_only(monkeypatch):
-    import sys
-    import types
+def test_the_vault_asks_the_project_keyring_for_the_card_keysets_only(monkeypatch, customer):
+    from apps.core.crypto import keyring
 
     asked = []
-    keyring = types.SimpleNamespace(get_aead=lambda name: asked.append(name) or object())
-    monkeypatch.setitem(sys.modules, "apps.core.crypto", types.SimpleNamespace(keyring=keyring))
+    real_aead, real_prf_set = keyring.get_aead, keyring.get_prf_set
+    monkeypatch.setattr(keyring, "get_aead", lambda name: asked.append(name) or real_aead(name))
+    monkeypatch.setattr(
+        keyring, "get_prf_set", lambda name: asked.append(name) or real_prf_set(name)
+    )
 
-    card_aead()
+    tokenize(customer)
 
-    assert asked == ["pci"]
+    assert set(asked) == {"pci", "pci-index"}
