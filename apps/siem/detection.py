@@ -8,15 +8,20 @@ each event is counted once per rule and group however often it is processed.
 
 import functools
 import logging
+from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count
-
 from apps.siem import incidents
 from apps.siem.models import ActorCountry, CorrelationEntry, DetectionRule, SecurityEvent
-from apps.siem.sigma import CompiledRule, RuleError, cached_rule, threshold_crossed
+from apps.siem.sigma import (
+    CompiledRule,
+    Correlation,
+    RuleError,
+    cached_rule,
+    threshold_crossed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,26 +124,43 @@ def enabled_rules() -> list[tuple[DetectionRule, CompiledRule]]:
 
 
 def detect(event_ids: list[int]) -> list[Firing]:
-    """Evaluate every enabled rule on the given events, record counts, raise incidents."""
+    """Evaluate every enabled rule on the given events, record counts, raise incidents.
+
+    1. Match each event against each rule's conditions.
+    2. For correlation rules, count the batch's matches per group in one insert, read each
+       group's window once, and test the threshold at every matching event's time.
+    3. Raise (or feed) one incident per rule and group that fired.
+    """
     rules = enabled_rules()
     events = SecurityEvent.objects.filter(pk__in=event_ids).order_by("occurred_at", "id")
-    firings = []
+    firings: list[Firing] = []
+    counted: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for event in events:
         fields = event_fields(event, enrich(event))
         for rule, compiled in rules:
             if not compiled.matches(fields):
                 continue
-            firing = (
-                _count(rule, compiled, event, fields)
-                if compiled.correlation
-                else Firing(rule, _single_group(event), [event.pk])
-            )
+            if not compiled.correlation:
+                firings.append(Firing(rule, _single_group(event), [event.pk]))
+                continue
+            key, value = _group_of(compiled.correlation, fields)
+            if key is not None:
+                counted[rule.pk][key].append((event, value))
+
+    by_pk = {rule.pk: (rule, compiled) for rule, compiled in rules}
+    for rule_pk, groups in counted.items():
+        rule, compiled = by_pk[rule_pk]
+        for group_key, items in groups.items():
+            firing = _count(rule, compiled.correlation, group_key, items)
             if firing:
                 firings.append(firing)
-                incidents.raise_incident(
-                    rule=rule, group_key=firing.group_key, event_ids=firing.event_ids,
-                    title=compiled.title, severity=rule.severity or compiled.level,
-                )  # fmt: skip
+
+    for firing in firings:
+        compiled = by_pk[firing.rule.pk][1]
+        incidents.raise_incident(
+            rule=firing.rule, group_key=firing.group_key, event_ids=firing.event_ids,
+            title=compiled.title, severity=firing.rule.severity or compiled.level,
+        )  # fmt: skip
     return firings
 
 
@@ -146,44 +168,59 @@ def _single_group(event: SecurityEvent) -> str:
     return f"actor={event.actor}" if event.actor else f"ip={event.ip or ''}"
 
 
-def _count(rule, compiled: CompiledRule, event: SecurityEvent, fields: dict) -> Firing | None:
-    correlation = compiled.correlation
+def _group_of(correlation: Correlation, fields: dict) -> tuple[str | None, str]:
     values = [fields.get(name) for name in correlation.group_by]
     if any(value in (None, "") for value in values):
-        return None
-    group_key = "|".join(
-        f"{name}={value}" for name, value in zip(correlation.group_by, values, strict=True)
-    )[:255]
-    counted = ""
+        return None, ""
+    pairs = zip(correlation.group_by, values, strict=True)
+    key = "|".join(f"{name}={value}" for name, value in pairs)[:255]
+    value = ""
     if correlation.value_field:
-        counted = str(fields.get(correlation.value_field) or "")[:255]
-        if not counted:
-            return None
+        value = str(fields.get(correlation.value_field) or "")[:255]
+        if not value:
+            return None, ""
+    return key, value
 
-    try:
-        with transaction.atomic():
-            CorrelationEntry.objects.create(
-                rule=rule, group_key=group_key, value=counted, event_id=event.pk,
+
+def _count(rule, correlation: Correlation, group_key: str, items: list) -> Firing | None:
+    # Each event is counted once per rule and group, however often it is processed.
+    CorrelationEntry.objects.bulk_create(
+        [
+            CorrelationEntry(
+                rule=rule,
+                group_key=group_key,
+                value=value,
+                event_id=event.pk,
                 occurred_at=event.occurred_at,
-            )  # fmt: skip
-    except IntegrityError:
-        pass  # counted already, by an earlier delivery of this event
+            )
+            for event, value in items
+        ],
+        ignore_conflicts=True,
+    )
+    span = timedelta(seconds=correlation.seconds)
+    times = [event.occurred_at for event, _ in items]
+    window = list(
+        CorrelationEntry.objects.filter(
+            rule=rule,
+            group_key=group_key,
+            occurred_at__gt=min(times) - span,
+            occurred_at__lte=max(times),
+        )
+        .order_by("occurred_at", "event_id")
+        .values_list("occurred_at", "value", "event_id")
+    )
+    stamps = [row[0] for row in window]
 
-    window = CorrelationEntry.objects.filter(
-        rule=rule,
-        group_key=group_key,
-        occurred_at__gt=event.occurred_at - timedelta(seconds=correlation.seconds),
-        occurred_at__lte=event.occurred_at,
-    )
-    if correlation.kind == "value_count":
-        count = window.aggregate(n=Count("value", distinct=True))["n"]
-    else:
-        count = window.count()
-    if not threshold_crossed(correlation, count):
+    fired_in = None
+    for at in times:
+        first, last = bisect_right(stamps, at - span), bisect_right(stamps, at)
+        rows = window[first:last]
+        count = len({row[1] for row in rows}) if correlation.kind == "value_count" else len(rows)
+        if threshold_crossed(correlation, count):
+            fired_in = rows
+    if fired_in is None:
         return None
-    causing = list(
-        window.order_by("-occurred_at").values_list("event_id", flat=True)[:CAUSING_EVENTS_LIMIT]
-    )
+    causing = [row[2] for row in fired_in][-CAUSING_EVENTS_LIMIT:]
     return Firing(rule, group_key, causing)
 
 
