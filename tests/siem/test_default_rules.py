@@ -25,8 +25,12 @@ def events(count, event_type, *, start=None, step=timedelta(seconds=1), **fields
     start = start or timezone.now() - step * count
     rows = [
         SecurityEvent(
-            occurred_at=start + step * i, event_type=event_type, service="portal",
-            severity="low", outcome="failure", **fields,
+            occurred_at=start + step * i,
+            event_type=event_type,
+            service="portal",
+            severity="low",
+            outcome="failure",
+            **fields,
         )  # fmt: skip
         for i in range(count)
     ]
@@ -38,9 +42,7 @@ def incidents_of(rule_name):
 
 
 def failed_logins(count, *, ip=ATTACKER, identifier="casey@example.com", **kwargs):
-    return events(
-        count, "auth.login.failure", ip=ip, details={"identifier": identifier}, **kwargs
-    )
+    return events(count, "auth.login.failure", ip=ip, details={"identifier": identifier}, **kwargs)
 
 
 # --- More than 5 failed logins in 5 minutes from one address --------------------------------
