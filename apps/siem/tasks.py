@@ -24,7 +24,9 @@ def run_playbook(self, incident_id: int) -> list[str]:
     try:
         return playbooks.run(incident_id)
     except playbooks.PlaybookIncomplete as incomplete:
-        raise self.retry(exc=incomplete, countdown=min(300, 5 * 2**self.request.retries))
+        raise self.retry(
+            exc=incomplete, countdown=min(300, 5 * 2**self.request.retries)
+        ) from incomplete
 
 
 @shared_task

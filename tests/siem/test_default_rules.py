@@ -31,7 +31,7 @@ def events(count, event_type, *, start=None, step=timedelta(seconds=1), **fields
             severity="low",
             outcome="failure",
             **fields,
-        )  # fmt: skip
+        )
         for i in range(count)
     ]
     return [e.pk for e in SecurityEvent.objects.bulk_create(rows)]
