@@ -227,7 +227,6 @@ def validated_ocsf(event: SecurityEvent) -> dict:
     (ocsf-emitter's generated models and its invariant checks) and raise when they do not fit.
     """
     import ocsf_emitter
-
     from pydantic import ValidationError
 
     payload, model = to_ocsf(event)
