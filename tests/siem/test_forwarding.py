@@ -91,7 +91,7 @@ def test_a_collector_outage_loses_nothing_and_recovery_duplicates_nothing(collec
 
     emit_many(4)
     chain.seal_pending()
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         forwarding.forward_pending()
     assert ForwardingCursor.objects.get().last_seq == 3
     assert "ConnectionRefusedError" in ForwardingCursor.objects.get().last_error
