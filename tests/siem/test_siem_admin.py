@@ -54,11 +54,12 @@ def run_tester(client, samples, rule=""):
 
 
 def test_a_hand_written_sigmahq_style_rule_fires_on_a_matching_sample(admin_client):
+    failure = {"event_type": "auth.login.failure", "ip": "203.0.113.9"}
     samples = [
-        {"event_type": "auth.login.failure", "user_agent": "python-requests/2.31", "ip": "203.0.113.9"},
-        {"event_type": "auth.login.failure", "user_agent": "Firefox/130", "ip": "203.0.113.9"},
-        {"event_type": "auth.login.failure", "user_agent": "Hydra v9", "ip": "10.1.2.3"},
-    ]  # fmt: skip
+        {**failure, "user_agent": "python-requests/2.31"},
+        {**failure, "user_agent": "Firefox/130"},
+        {**failure, "user_agent": "Hydra v9", "ip": "10.1.2.3"},
+    ]
 
     response = run_tester(admin_client, samples, HAND_WRITTEN_RULE)
 
@@ -134,7 +135,12 @@ def test_the_csv_export_keeps_the_browsers_filters(client, compliance_officer, e
 
     response = client.get(
         "/admin/siem/securityevent/export/",
-        {"format": "csv", "actor": "user:7", "event_type": "data.access", "occurred_at__gte": since},
+        {
+            "format": "csv",
+            "actor": "user:7",
+            "event_type": "data.access",
+            "occurred_at__gte": since,
+        },
     )
 
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
@@ -155,7 +161,7 @@ def test_the_json_and_ocsf_exports_hold_every_filtered_event(client, compliance_
 
 
 def test_a_csv_cell_that_looks_like_a_formula_is_exported_as_text(client, compliance_officer):
-    emit("auth.login.failure", user_agent="=HYPERLINK(\"http://example.invalid\")")
+    emit("auth.login.failure", user_agent='=HYPERLINK("http://example.invalid")')
     client.force_login(compliance_officer)
 
     response = client.get("/admin/siem/securityevent/export/", {"format": "csv"})
@@ -229,7 +235,21 @@ def test_a_rate_limited_address_gets_429_past_its_budget(client):
         until=timezone.now() + timedelta(minutes=5),
     )  # fmt: skip
 
-    codes = [client.get("/accounts/login/", REMOTE_ADDR="192.0.2.45").status_code for _ in range(5)]
+    codes = [
+        client.get("/accounts/login/", REMOTE_ADDR="192.0.2.45").status_code for _ in range(5)
+    ]
 
     assert codes[:3] == [200, 200, 200]
     assert codes[3:] == [429, 429]
+
+
+def test_api_calls_are_recorded_for_the_flood_rule_when_switched_on(client, settings):
+    from apps.siem.models import SecurityEvent
+
+    settings.SIEM_RECORD_API_REQUESTS = True
+    client.get("/api/v1/events/", REMOTE_ADDR="192.0.2.46")
+    client.get("/accounts/login/", REMOTE_ADDR="192.0.2.46")
+
+    recorded = SecurityEvent.objects.get(event_type="api.request")
+    assert recorded.ip == "192.0.2.46"
+    assert recorded.details["method"] == "GET"
