@@ -74,27 +74,34 @@ def country_of(ip: str | None) -> str:
     return "" if not code or code.startswith("-") else code
 
 
-def enrich(event: SecurityEvent) -> dict:
-    """Facts a rule needs that the event alone does not hold: country and admin status.
-
-    A login country counts as new when the actor has logged in from elsewhere before and never
-    from here; the first login of an account sets its baseline and is not flagged.
-    """
-    if event.event_type != LOGIN_SUCCESS or not event.actor.startswith("user:"):
-        return {}
+def staff_actors(events) -> set[str]:
+    """Which of the events' login actors are staff, in one query for the whole batch."""
     from django.contrib.auth import get_user_model
 
-    user_id = event.actor.removeprefix("user:")
-    is_staff = bool(
-        user_id.isdigit()
-        and get_user_model()
-        .objects.filter(pk=int(user_id))
-        .values_list("is_staff", flat=True)
-        .first()
-    )
+    ids = {
+        int(e.actor[5:])
+        for e in events
+        if e.event_type == LOGIN_SUCCESS and e.actor.startswith("user:") and e.actor[5:].isdigit()
+    }
+    if not ids:
+        return set()
+    staff = get_user_model().objects.filter(pk__in=ids, is_staff=True).values_list("pk", flat=True)
+    return {f"user:{pk}" for pk in staff}
+
+
+def enrich(event: SecurityEvent, staff: set[str]) -> dict:
+    """Facts a rule needs that the event alone does not hold: country and admin status.
+
+    Countries are remembered for staff accounts only, the ones the new-country rule watches. A
+    login country counts as new when the account has logged in from elsewhere before and never
+    from here; an account's first login sets its baseline and is not flagged.
+    """
+    if event.event_type != LOGIN_SUCCESS:
+        return {}
+    is_staff = event.actor in staff
     country = country_of(event.ip)
     facts = {"actor_is_staff": is_staff, "country": country, "country_new_for_actor": False}
-    if not country:
+    if not (country and is_staff):
         return facts
 
     seen, _ = ActorCountry.objects.get_or_create(
@@ -132,11 +139,12 @@ def detect(event_ids: list[int]) -> list[Firing]:
     3. Raise (or feed) one incident per rule and group that fired.
     """
     rules = enabled_rules()
-    events = SecurityEvent.objects.filter(pk__in=event_ids).order_by("occurred_at", "id")
+    events = list(SecurityEvent.objects.filter(pk__in=event_ids).order_by("occurred_at", "id"))
+    staff = staff_actors(events)
     firings: list[Firing] = []
     counted: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for event in events:
-        fields = event_fields(event, enrich(event))
+        fields = event_fields(event, enrich(event, staff))
         for rule, compiled in rules:
             if not compiled.matches(fields):
                 continue
@@ -150,10 +158,7 @@ def detect(event_ids: list[int]) -> list[Firing]:
     by_pk = {rule.pk: (rule, compiled) for rule, compiled in rules}
     for rule_pk, groups in counted.items():
         rule, compiled = by_pk[rule_pk]
-        for group_key, items in groups.items():
-            firing = _count(rule, compiled.correlation, group_key, items)
-            if firing:
-                firings.append(firing)
+        firings.extend(_count(rule, compiled.correlation, groups))
 
     for firing in firings:
         compiled = by_pk[firing.rule.pk][1]
@@ -182,46 +187,60 @@ def _group_of(correlation: Correlation, fields: dict) -> tuple[str | None, str]:
     return key, value
 
 
-def _count(rule, correlation: Correlation, group_key: str, items: list) -> Firing | None:
-    # Each event is counted once per rule and group, however often it is processed.
+def _count(rule, correlation: Correlation, groups: dict[str, list]) -> list[Firing]:
+    """Count a batch's matches of one correlation rule; return the groups that crossed.
+
+    Two queries per rule and batch, whatever the number of groups: one insert of the entries
+    (each event counted once per rule and group, however often it is processed), one read of
+    the windows of every group the batch touched.
+    """
     CorrelationEntry.objects.bulk_create(
         [
             CorrelationEntry(
-                rule=rule,
-                group_key=group_key,
-                value=value,
-                event_id=event.pk,
+                rule=rule, group_key=key, value=value, event_id=event.pk,
                 occurred_at=event.occurred_at,
             )
+            for key, items in groups.items()
             for event, value in items
         ],
         ignore_conflicts=True,
-    )
+    )  # fmt: skip
     span = timedelta(seconds=correlation.seconds)
-    times = [event.occurred_at for event, _ in items]
-    window = list(
+    times = [event.occurred_at for items in groups.values() for event, _ in items]
+    windows: dict[str, list] = defaultdict(list)
+    rows = (
         CorrelationEntry.objects.filter(
             rule=rule,
-            group_key=group_key,
+            group_key__in=list(groups),
             occurred_at__gt=min(times) - span,
             occurred_at__lte=max(times),
         )
         .order_by("occurred_at", "event_id")
-        .values_list("occurred_at", "value", "event_id")
+        .values_list("group_key", "occurred_at", "value", "event_id")
     )
-    stamps = [row[0] for row in window]
+    for key, at, value, event_id in rows:
+        windows[key].append((at, value, event_id))
 
-    fired_in = None
-    for at in times:
-        first, last = bisect_right(stamps, at - span), bisect_right(stamps, at)
-        rows = window[first:last]
-        count = len({row[1] for row in rows}) if correlation.kind == "value_count" else len(rows)
-        if threshold_crossed(correlation, count):
-            fired_in = rows
-    if fired_in is None:
-        return None
-    causing = [row[2] for row in fired_in][-CAUSING_EVENTS_LIMIT:]
-    return Firing(rule, group_key, causing)
+    firings = []
+    for key, items in groups.items():
+        window = windows[key]
+        stamps = [row[0] for row in window]
+        fired_in = None
+        for event, _ in items:
+            first = bisect_right(stamps, event.occurred_at - span)
+            last = bisect_right(stamps, event.occurred_at)
+            inside = window[first:last]
+            count = (
+                len({row[1] for row in inside})
+                if correlation.kind == "value_count"
+                else len(inside)
+            )
+            if threshold_crossed(correlation, count):
+                fired_in = inside
+        if fired_in is not None:
+            causing = [row[2] for row in fired_in][-CAUSING_EVENTS_LIMIT:]
+            firings.append(Firing(rule, key, causing))
+    return firings
 
 
 def try_rules(sample_events: list[dict]) -> list[dict]:
