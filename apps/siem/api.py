@@ -42,7 +42,8 @@ def source_of(request) -> str:
 
 
 class EventBatchSerializer(serializers.Serializer):
-    events = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+    # Items are judged one by one in the view, each with its own reasons.
+    events = serializers.ListField(allow_empty=False)
 
     def validate_events(self, value):
         if len(value) > settings.SIEM_INGEST_MAX_BATCH:

@@ -264,12 +264,18 @@ def evaluate_samples(compiled: CompiledRule, sample_events: list[dict]) -> dict:
     matched = [i for i, sample in enumerate(sample_events) if compiled.matches(_sample(sample))]
     if not compiled.correlation:
         return {"title": compiled.title, "matched": matched, "fires": bool(matched)}
-    groups: dict[str, int] = {}
+    correlation = compiled.correlation
+    seen: dict[str, list] = defaultdict(list)
     for index in matched:
-        fields = _sample(sample_events[index])
-        key = "|".join(f"{g}={fields.get(g)}" for g in compiled.correlation.group_by)
-        groups[key] = groups.get(key, 0) + 1
-    fires = any(threshold_crossed(compiled.correlation, n) for n in groups.values())
+        key, value = _group_of(correlation, _sample(sample_events[index]))
+        if key is not None:
+            seen[key].append(value)
+    # Samples carry no reliable times: the tester counts them as if all fell in one window.
+    groups = {
+        key: len(set(values)) if correlation.kind == "value_count" else len(values)
+        for key, values in seen.items()
+    }
+    fires = any(threshold_crossed(correlation, n) for n in groups.values())
     return {"title": compiled.title, "matched": matched, "groups": groups, "fires": fires}
 
 

@@ -253,3 +253,40 @@ def test_api_calls_are_recorded_for_the_flood_rule_when_switched_on(client, sett
     recorded = SecurityEvent.objects.get(event_type="api.request")
     assert recorded.ip == "192.0.2.46"
     assert recorded.details["method"] == "GET"
+
+
+VALUE_COUNT_RULE = """
+title: Failed portal login
+name: failed_login_any
+logsource: {product: portal, service: auth}
+detection:
+  selection:
+    event_type: auth.login.failure
+  condition: selection
+---
+title: One address trying many accounts
+correlation:
+  type: value_count
+  rules: [failed_login_any]
+  group-by: [ip]
+  timespan: 10m
+  condition:
+    gte: 2
+    field: details.identifier
+level: high
+"""
+
+
+@pytest.mark.parametrize(
+    ("accounts", "fires"), [(["casey", "casey"], False), (["casey", "sam"], True)]
+)
+def test_a_value_count_rule_counts_distinct_values_in_the_tester(admin_client, accounts, fires):
+    samples = [
+        {"event_type": "auth.login.failure", "ip": "203.0.113.9",
+         "details": {"identifier": f"{name}@example.com"}}
+        for name in accounts
+    ]  # fmt: skip
+
+    response = run_tester(admin_client, samples, VALUE_COUNT_RULE)
+
+    assert response.context["results"][0]["fires"] is fires
