@@ -72,3 +72,12 @@ def default_rules(request):
     from apps.siem.models import DetectionRule
 
     install_default_rules(DetectionRule)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """A superuser whose session passed the second factor, as the OTP admin site requires."""
+    from tests.support import force_login_verified
+
+    force_login_verified(client, admin_user)
+    return client

@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.siem.events import emit
 from apps.siem.incidents import raise_incident
 from apps.siem.models import AddressRestriction, DetectionRule, Incident, IncidentEntry
+from tests.support import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +121,7 @@ def events():
 
 
 def test_the_event_browser_filters_by_actor_and_address(client, compliance_officer, events):
-    client.force_login(compliance_officer)
+    force_login_verified(client, compliance_officer)
 
     by_actor = client.get("/admin/siem/securityevent/", {"actor": "user:7"})
     by_ip = client.get("/admin/siem/securityevent/", {"ip": "203.0.113.9"})
@@ -130,7 +131,7 @@ def test_the_event_browser_filters_by_actor_and_address(client, compliance_offic
 
 
 def test_the_csv_export_keeps_the_browsers_filters(client, compliance_officer, events):
-    client.force_login(compliance_officer)
+    force_login_verified(client, compliance_officer)
     since = (timezone.now() - timedelta(minutes=5)).isoformat()
 
     response = client.get(
@@ -149,7 +150,7 @@ def test_the_csv_export_keeps_the_browsers_filters(client, compliance_officer, e
 
 
 def test_the_json_and_ocsf_exports_hold_every_filtered_event(client, compliance_officer, events):
-    client.force_login(compliance_officer)
+    force_login_verified(client, compliance_officer)
 
     plain = client.get("/admin/siem/securityevent/export/", {"format": "json", "actor": "user:7"})
     ocsf = client.get("/admin/siem/securityevent/export/", {"format": "ocsf", "actor": "user:7"})
@@ -162,7 +163,7 @@ def test_the_json_and_ocsf_exports_hold_every_filtered_event(client, compliance_
 
 def test_a_csv_cell_that_looks_like_a_formula_is_exported_as_text(client, compliance_officer):
     emit("auth.login.failure", user_agent='=HYPERLINK("http://example.invalid")')
-    client.force_login(compliance_officer)
+    force_login_verified(client, compliance_officer)
 
     response = client.get("/admin/siem/securityevent/export/", {"format": "csv"})
 
