@@ -593,6 +593,9 @@ SIEM_ALERT_WEBHOOK_SECRET = env_secret("SIEM_ALERT_WEBHOOK_SECRET") or ""
 SIEM_SYSLOG_URL = env_str("SIEM_SYSLOG_URL", "")
 SIEM_SYSLOG_TIMEOUT_SECONDS = env_int("SIEM_SYSLOG_TIMEOUT_SECONDS", 5, minimum=1)
 SIEM_INGEST_MAX_BATCH = env_int("SIEM_INGEST_MAX_BATCH", 1000, minimum=1)
+# Record every API call as an `api.request` event, which the API-flood rule counts. On by
+# default in production; development and the test suite leave it off unless asked.
+SIEM_RECORD_API_REQUESTS = env_bool("SIEM_RECORD_API_REQUESTS", default=PRODUCTION)
 
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),

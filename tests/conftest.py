@@ -4,6 +4,7 @@ import contextlib
 import email
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
 celery_app.conf.task_default_queue = TEST_QUEUE
 WORKER_READY_TIMEOUT = 60
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Where the worker sends security alerts; tests/siem starts a receiver on this port.
+SECURITY_TEAM_EMAIL = "security-team@example.com"
+SIEM_WEBHOOK_PORT = _free_loopback_port()
+SIEM_WEBHOOK_SECRET = "test-webhook-secret"
 
 # Likewise a cache namespace of its own, emptied after every test, so that rate-limit counters
 # and cached decisions never leak from one test (or one test run) into another. Set before
@@ -150,6 +163,10 @@ def celery_worker(django_db_setup, django_db_blocker, mail_dir, tmp_path_factory
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "PORTAL_WORKER_READY_FILE": str(ready_file),
+        # Security alerts: to a team address, and to a webhook receiver on loopback.
+        "SIEM_ALERT_EMAILS": SECURITY_TEAM_EMAIL,
+        "SIEM_ALERT_WEBHOOK_URL": f"http://127.0.0.1:{SIEM_WEBHOOK_PORT}/siem-alerts",
+        "SIEM_ALERT_WEBHOOK_SECRET": SIEM_WEBHOOK_SECRET,
     }
     log_path = tmp_path_factory.mktemp("worker-log") / "worker.log"
     with open(log_path, "wb") as log:

@@ -8,15 +8,20 @@ each event is counted once per rule and group however often it is processed.
 
 import functools
 import logging
+from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count
-
 from apps.siem import incidents
 from apps.siem.models import ActorCountry, CorrelationEntry, DetectionRule, SecurityEvent
-from apps.siem.sigma import CompiledRule, RuleError, cached_rule, threshold_crossed
+from apps.siem.sigma import (
+    CompiledRule,
+    Correlation,
+    RuleError,
+    cached_rule,
+    threshold_crossed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,27 +74,34 @@ def country_of(ip: str | None) -> str:
     return "" if not code or code.startswith("-") else code
 
 
-def enrich(event: SecurityEvent) -> dict:
-    """Facts a rule needs that the event alone does not hold: country and admin status.
-
-    A login country counts as new when the actor has logged in from elsewhere before and never
-    from here; the first login of an account sets its baseline and is not flagged.
-    """
-    if event.event_type != LOGIN_SUCCESS or not event.actor.startswith("user:"):
-        return {}
+def staff_actors(events) -> set[str]:
+    """Which of the events' login actors are staff, in one query for the whole batch."""
     from django.contrib.auth import get_user_model
 
-    user_id = event.actor.removeprefix("user:")
-    is_staff = bool(
-        user_id.isdigit()
-        and get_user_model()
-        .objects.filter(pk=int(user_id))
-        .values_list("is_staff", flat=True)
-        .first()
-    )
+    ids = {
+        int(e.actor[5:])
+        for e in events
+        if e.event_type == LOGIN_SUCCESS and e.actor.startswith("user:") and e.actor[5:].isdigit()
+    }
+    if not ids:
+        return set()
+    staff = get_user_model().objects.filter(pk__in=ids, is_staff=True).values_list("pk", flat=True)
+    return {f"user:{pk}" for pk in staff}
+
+
+def enrich(event: SecurityEvent, staff: set[str]) -> dict:
+    """Facts a rule needs that the event alone does not hold: country and admin status.
+
+    Countries are remembered for staff accounts only, the ones the new-country rule watches. A
+    login country counts as new when the account has logged in from elsewhere before and never
+    from here; an account's first login sets its baseline and is not flagged.
+    """
+    if event.event_type != LOGIN_SUCCESS:
+        return {}
+    is_staff = event.actor in staff
     country = country_of(event.ip)
     facts = {"actor_is_staff": is_staff, "country": country, "country_new_for_actor": False}
-    if not country:
+    if not (country and is_staff):
         return facts
 
     seen, _ = ActorCountry.objects.get_or_create(
@@ -119,26 +131,41 @@ def enabled_rules() -> list[tuple[DetectionRule, CompiledRule]]:
 
 
 def detect(event_ids: list[int]) -> list[Firing]:
-    """Evaluate every enabled rule on the given events, record counts, raise incidents."""
+    """Evaluate every enabled rule on the given events, record counts, raise incidents.
+
+    1. Match each event against each rule's conditions.
+    2. For correlation rules, count the batch's matches per group in one insert, read each
+       group's window once, and test the threshold at every matching event's time.
+    3. Raise (or feed) one incident per rule and group that fired.
+    """
     rules = enabled_rules()
-    events = SecurityEvent.objects.filter(pk__in=event_ids).order_by("occurred_at", "id")
-    firings = []
+    events = list(SecurityEvent.objects.filter(pk__in=event_ids).order_by("occurred_at", "id"))
+    staff = staff_actors(events)
+    firings: list[Firing] = []
+    counted: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for event in events:
-        fields = event_fields(event, enrich(event))
+        fields = event_fields(event, enrich(event, staff))
         for rule, compiled in rules:
             if not compiled.matches(fields):
                 continue
-            firing = (
-                _count(rule, compiled, event, fields)
-                if compiled.correlation
-                else Firing(rule, _single_group(event), [event.pk])
-            )
-            if firing:
-                firings.append(firing)
-                incidents.raise_incident(
-                    rule=rule, group_key=firing.group_key, event_ids=firing.event_ids,
-                    title=compiled.title, severity=rule.severity or compiled.level,
-                )  # fmt: skip
+            if not compiled.correlation:
+                firings.append(Firing(rule, _single_group(event), [event.pk]))
+                continue
+            key, value = _group_of(compiled.correlation, fields)
+            if key is not None:
+                counted[rule.pk][key].append((event, value))
+
+    by_pk = {rule.pk: (rule, compiled) for rule, compiled in rules}
+    for rule_pk, groups in counted.items():
+        rule, compiled = by_pk[rule_pk]
+        firings.extend(_count(rule, compiled.correlation, groups))
+
+    for firing in firings:
+        compiled = by_pk[firing.rule.pk][1]
+        incidents.raise_incident(
+            rule=firing.rule, group_key=firing.group_key, event_ids=firing.event_ids,
+            title=compiled.title, severity=firing.rule.severity or compiled.level,
+        )  # fmt: skip
     return firings
 
 
@@ -146,45 +173,74 @@ def _single_group(event: SecurityEvent) -> str:
     return f"actor={event.actor}" if event.actor else f"ip={event.ip or ''}"
 
 
-def _count(rule, compiled: CompiledRule, event: SecurityEvent, fields: dict) -> Firing | None:
-    correlation = compiled.correlation
+def _group_of(correlation: Correlation, fields: dict) -> tuple[str | None, str]:
     values = [fields.get(name) for name in correlation.group_by]
     if any(value in (None, "") for value in values):
-        return None
-    group_key = "|".join(
-        f"{name}={value}" for name, value in zip(correlation.group_by, values, strict=True)
-    )[:255]
-    counted = ""
+        return None, ""
+    pairs = zip(correlation.group_by, values, strict=True)
+    key = "|".join(f"{name}={value}" for name, value in pairs)[:255]
+    value = ""
     if correlation.value_field:
-        counted = str(fields.get(correlation.value_field) or "")[:255]
-        if not counted:
-            return None
+        value = str(fields.get(correlation.value_field) or "")[:255]
+        if not value:
+            return None, ""
+    return key, value
 
-    try:
-        with transaction.atomic():
-            CorrelationEntry.objects.create(
-                rule=rule, group_key=group_key, value=counted, event_id=event.pk,
+
+def _count(rule, correlation: Correlation, groups: dict[str, list]) -> list[Firing]:
+    """Count a batch's matches of one correlation rule; return the groups that crossed.
+
+    Two queries per rule and batch, whatever the number of groups: one insert of the entries
+    (each event counted once per rule and group, however often it is processed), one read of
+    the windows of every group the batch touched.
+    """
+    CorrelationEntry.objects.bulk_create(
+        [
+            CorrelationEntry(
+                rule=rule, group_key=key, value=value, event_id=event.pk,
                 occurred_at=event.occurred_at,
-            )  # fmt: skip
-    except IntegrityError:
-        pass  # counted already, by an earlier delivery of this event
+            )
+            for key, items in groups.items()
+            for event, value in items
+        ],
+        ignore_conflicts=True,
+    )  # fmt: skip
+    span = timedelta(seconds=correlation.seconds)
+    times = [event.occurred_at for items in groups.values() for event, _ in items]
+    windows: dict[str, list] = defaultdict(list)
+    rows = (
+        CorrelationEntry.objects.filter(
+            rule=rule,
+            group_key__in=list(groups),
+            occurred_at__gt=min(times) - span,
+            occurred_at__lte=max(times),
+        )
+        .order_by("occurred_at", "event_id")
+        .values_list("group_key", "occurred_at", "value", "event_id")
+    )
+    for key, at, value, event_id in rows:
+        windows[key].append((at, value, event_id))
 
-    window = CorrelationEntry.objects.filter(
-        rule=rule,
-        group_key=group_key,
-        occurred_at__gt=event.occurred_at - timedelta(seconds=correlation.seconds),
-        occurred_at__lte=event.occurred_at,
-    )
-    if correlation.kind == "value_count":
-        count = window.aggregate(n=Count("value", distinct=True))["n"]
-    else:
-        count = window.count()
-    if not threshold_crossed(correlation, count):
-        return None
-    causing = list(
-        window.order_by("-occurred_at").values_list("event_id", flat=True)[:CAUSING_EVENTS_LIMIT]
-    )
-    return Firing(rule, group_key, causing)
+    firings = []
+    for key, items in groups.items():
+        window = windows[key]
+        stamps = [row[0] for row in window]
+        fired_in = None
+        for event, _ in items:
+            first = bisect_right(stamps, event.occurred_at - span)
+            last = bisect_right(stamps, event.occurred_at)
+            inside = window[first:last]
+            count = (
+                len({row[1] for row in inside})
+                if correlation.kind == "value_count"
+                else len(inside)
+            )
+            if threshold_crossed(correlation, count):
+                fired_in = inside
+        if fired_in is not None:
+            causing = [row[2] for row in fired_in][-CAUSING_EVENTS_LIMIT:]
+            firings.append(Firing(rule, key, causing))
+    return firings
 
 
 def try_rules(sample_events: list[dict]) -> list[dict]:
@@ -208,12 +264,18 @@ def evaluate_samples(compiled: CompiledRule, sample_events: list[dict]) -> dict:
     matched = [i for i, sample in enumerate(sample_events) if compiled.matches(_sample(sample))]
     if not compiled.correlation:
         return {"title": compiled.title, "matched": matched, "fires": bool(matched)}
-    groups: dict[str, int] = {}
+    correlation = compiled.correlation
+    seen: dict[str, list] = defaultdict(list)
     for index in matched:
-        fields = _sample(sample_events[index])
-        key = "|".join(f"{g}={fields.get(g)}" for g in compiled.correlation.group_by)
-        groups[key] = groups.get(key, 0) + 1
-    fires = any(threshold_crossed(compiled.correlation, n) for n in groups.values())
+        key, value = _group_of(correlation, _sample(sample_events[index]))
+        if key is not None:
+            seen[key].append(value)
+    # Samples carry no reliable times: the tester counts them as if all fell in one window.
+    groups = {
+        key: len(set(values)) if correlation.kind == "value_count" else len(values)
+        for key, values in seen.items()
+    }
+    fires = any(threshold_crossed(correlation, n) for n in groups.values())
     return {"title": compiled.title, "matched": matched, "groups": groups, "fires": fires}
 
 

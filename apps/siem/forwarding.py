@@ -75,20 +75,25 @@ def syslog_line(event: SecurityEvent) -> bytes:
 
 
 class SyslogSender:
-    """A connection to the configured collector (tcp:// or udp://host:port)."""
+    """One connection to the configured collector (tcp:// or udp://host:port).
+
+    Over TCP, a batch counts as delivered only when the collector, having read up to our
+    end-of-stream, closes its side: a write into a dead connection often succeeds locally, so a
+    successful send alone proves nothing. UDP has no such proof; use it only where the
+    collector is on a reliable local link.
+    """
 
     def __init__(self, url: str, timeout: float):
         parts = urlsplit(url)
         if parts.scheme not in {"tcp", "udp"} or not parts.hostname or not parts.port:
             raise ValueError("SIEM_SYSLOG_URL must look like tcp://host:port or udp://host:port")
-        kind = socket.SOCK_STREAM if parts.scheme == "tcp" else socket.SOCK_DGRAM
-        self.socket = (
-            socket.create_connection((parts.hostname, parts.port), timeout=timeout)
-            if kind == socket.SOCK_STREAM
-            else socket.socket(_family(parts.hostname), kind)
-        )
         self.address = (parts.hostname, parts.port)
-        self.udp = kind == socket.SOCK_DGRAM
+        self.udp = parts.scheme == "udp"
+        if self.udp:
+            family = socket.AF_INET6 if ":" in parts.hostname else socket.AF_INET
+            self.socket = socket.socket(family, socket.SOCK_DGRAM)
+        else:
+            self.socket = socket.create_connection(self.address, timeout=timeout)
         self.socket.settimeout(timeout)
 
     def send(self, line: bytes) -> None:
@@ -97,43 +102,61 @@ class SyslogSender:
         else:
             self.socket.sendall(line)
 
+    def confirm(self) -> None:
+        """Close our side and wait for the collector to close its own; raise if it does not."""
+        if self.udp:
+            return
+        self.socket.shutdown(socket.SHUT_WR)
+        while self.socket.recv(4096):
+            pass
+
     def close(self) -> None:
         self.socket.close()
 
 
-def _family(host: str):
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
 def forward_pending(*, limit: int = BATCH * 20) -> int:
-    """Send sealed events after the cursor to the syslog collector; return how many went."""
+    """Send sealed events after the cursor to the syslog collector; return how many went.
+
+    Events go in batches, one connection each; the cursor moves past a batch once the
+    collector has confirmed it, and is saved after every batch.
+    """
     url = settings.SIEM_SYSLOG_URL
     if not url:
         return 0
+    ForwardingCursor.objects.get_or_create(name=SYSLOG_CURSOR)
+    sent, failure = 0, None
     with transaction.atomic():
-        ForwardingCursor.objects.get_or_create(name=SYSLOG_CURSOR)
         # One forwarder at a time: a second run waits rather than sending the same events.
         cursor = ForwardingCursor.objects.select_for_update().get(name=SYSLOG_CURSOR)
-        events = SecurityEvent.objects.filter(chain_seq__gt=cursor.last_seq).order_by("chain_seq")
-        sent = 0
-        sender = None
         try:
-            sender = SyslogSender(url, settings.SIEM_SYSLOG_TIMEOUT_SECONDS)
-            for event in events[:limit].iterator(chunk_size=BATCH):
-                sender.send(syslog_line(event))
-                cursor.last_seq = event.chain_seq
-                sent += 1
-            cursor.last_error = ""
+            while sent < limit:
+                pending = SecurityEvent.objects.filter(chain_seq__gt=cursor.last_seq)
+                batch = list(pending.order_by("chain_seq")[: min(BATCH, limit - sent)])
+                if not batch:
+                    break
+                _deliver(url, batch)
+                cursor.last_seq = batch[-1].chain_seq
+                cursor.last_error = ""
+                sent += len(batch)
         except OSError as error:
+            # Kept, not rolled back: the batches confirmed before the outage stay sent.
+            failure = error
             cursor.last_error = f"{type(error).__name__} after {sent} event(s)"
             logger.warning("syslog forwarding stopped: %s", cursor.last_error)
-            cursor.save(update_fields=["last_seq", "last_error", "updated_at"])
-            raise
-        finally:
-            if sender:
-                sender.close()
         cursor.save(update_fields=["last_seq", "last_error", "updated_at"])
+    if failure is not None:
+        raise failure
     return sent
+
+
+def _deliver(url: str, batch: list[SecurityEvent]) -> None:
+    sender = SyslogSender(url, settings.SIEM_SYSLOG_TIMEOUT_SECONDS)
+    try:
+        for event in batch:
+            sender.send(syslog_line(event))
+        sender.confirm()
+    finally:
+        sender.close()
 
 
 # --- OCSF -----------------------------------------------------------------------------------
@@ -204,8 +227,16 @@ def validated_ocsf(event: SecurityEvent) -> dict:
     (ocsf-emitter's generated models and its invariant checks) and raise when they do not fit.
     """
     import ocsf_emitter
+    from pydantic import ValidationError
 
     payload, model = to_ocsf(event)
-    if model is not None:
+    if model is None:
+        return payload
+    try:
         ocsf_emitter.validate(model.model_validate(payload))
+    except ValidationError as error:
+        fields = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
+        raise ocsf_emitter.InvalidFindingError(
+            f"event #{event.pk} is not valid OCSF", field_errors=fields
+        ) from error
     return payload

@@ -1,5 +1,6 @@
 """Refuse requests from addresses that a playbook or an analyst blocked or rate-limited."""
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -8,6 +9,7 @@ from apps.core.client_ip import client_ip
 from apps.siem.models import AddressRestriction
 
 RATE_CACHE_KEY = "siem:rate:{ip}:{minute}"
+API_PREFIX = "/api/"
 
 
 class AddressRestrictionMiddleware:
@@ -37,7 +39,16 @@ class AddressRestrictionMiddleware:
             cache.add(key, 0, timeout=120)
             if cache.incr(key) > min(limits):
                 return _refuse(request, 429, "Too many requests from this address.")
-        return self.get_response(request)
+
+        response = self.get_response(request)
+        if settings.SIEM_RECORD_API_REQUESTS and request.path.startswith(API_PREFIX):
+            from apps.siem.events import emit
+
+            emit(
+                "api.request", ip=ip, outcome="failure" if response.status_code >= 400 else None,
+                details={"method": request.method, "status_code": response.status_code},
+            )  # fmt: skip
+        return response
 
 
 def _refuse(request, status: int, message: str):

@@ -45,18 +45,36 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-Portal-Signature"
 
 
+class PlaybookIncomplete(Exception):
+    """Some actions failed; the task is retried and runs only those again."""
+
+
 def run(incident_id: int) -> list[str]:
-    """Carry out the incident's playbook; return the actions newly done."""
+    """Carry out the incident's playbook; return the actions newly done.
+
+    One failing action (a webhook that does not answer) does not hold back the others; the run
+    ends with PlaybookIncomplete so that the task retries, and the retry redoes only what is
+    not done yet.
+    """
     incident = Incident.objects.select_related("rule").filter(pk=incident_id).first()
     if incident is None or incident.rule is None:
         return []
     options = {**DEFAULT_OPTIONS, **(incident.rule.playbook_options or {})}
 
-    done = []
+    done, failed = [], []
     for action in incident.rule.playbook:
         for target in _targets(incident, action):
-            if _perform_once(incident, action, target, options):
-                done.append(f"{action} {target}".strip())
+            try:
+                if _perform_once(incident, action, target, options):
+                    done.append(f"{action} {target}".strip())
+            except (OSError, ValueError) as error:
+                logger.warning(
+                    "incident %s: %s %s failed: %s", incident.pk, action, target,
+                    type(error).__name__,
+                )  # fmt: skip
+                failed.append(action)
+    if failed:
+        raise PlaybookIncomplete(f"incident {incident.pk}: {', '.join(failed)} failed")
     return done
 
 

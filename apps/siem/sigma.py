@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import yaml
 from sigma.collection import SigmaCollection
 from sigma.conditions import (
     ConditionAND,
@@ -77,7 +78,9 @@ def compile_rule(sigma_yaml: str) -> CompiledRule:
         collection.resolve_rule_references()
     except SigmaError as error:
         raise RuleError(str(error)) from error
-    except (ValueError, TypeError, AttributeError) as error:
+    except yaml.YAMLError as error:
+        raise RuleError(f"not valid YAML: {error}") from error
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
         raise RuleError(f"not a Sigma rule: {error}") from error
 
     correlations = [r for r in collection.rules if isinstance(r, SigmaCorrelationRule)]

@@ -13,15 +13,21 @@ def process_events(event_ids: list[int]) -> int:
     from apps.siem import chain, detection
 
     firings = detection.detect(event_ids)
-    chain.seal_pending(wait=False)
+    while chain.seal_pending(wait=False) == chain.SEAL_BATCH:
+        pass  # a backlog (rows inserted without detection, say) is sealed here too
     return len(firings)
 
 
-@shared_task
-def run_playbook(incident_id: int) -> list[str]:
+@shared_task(bind=True, max_retries=8)
+def run_playbook(self, incident_id: int) -> list[str]:
     from apps.siem import playbooks
 
-    return playbooks.run(incident_id)
+    try:
+        return playbooks.run(incident_id)
+    except playbooks.PlaybookIncomplete as incomplete:
+        raise self.retry(
+            exc=incomplete, countdown=min(300, 5 * 2**self.request.retries)
+        ) from incomplete
 
 
 @shared_task
