@@ -120,6 +120,19 @@ def test_a_verified_provider_address_is_parked_until_the_account_is_proven(custo
     assert not SocialAccount.objects.exists()
 
 
+def test_switching_on_allauths_email_authentication_does_not_bypass_the_rules(customer, settings):
+    settings.SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+    settings.SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+
+    unverified, _ = arrive(sub="mallory-1", email="casey@example.com", verified=False)
+    verified, _ = arrive(sub="casey-at-corp", email="casey@example.com", verified=True)
+
+    assert signed_in_user_id(unverified) is None
+    assert signed_in_user_id(verified) is None
+    assert PENDING_LINK_SESSION_KEY in verified.session
+    assert not SocialAccount.objects.exists()
+
+
 def test_a_linked_provider_account_signs_in_its_owner_whatever_address_it_now_claims(customer):
     SocialAccount.objects.create(user=customer, provider=PROVIDER_ID, uid="casey-at-corp")
 
