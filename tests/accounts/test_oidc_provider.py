@@ -12,7 +12,7 @@ import jwt
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from oauth2_provider.models import Application, RefreshToken
+from oauth2_provider.models import AccessToken, Application, RefreshToken
 from oauthlib.oauth2 import WebApplicationClient
 
 from apps.siem.models import SecurityEvent
@@ -388,3 +388,15 @@ def test_granting_a_partner_access_is_recorded_nowhere_it_should_not_be(
     stored = json.dumps(list(SecurityEvent.objects.values("details")))
     assert tokens["access_token"] not in stored
     assert tokens["refresh_token"] not in stored
+
+
+def test_issued_tokens_are_not_stored_as_given(client, customer, partner_app):
+    client.force_login(customer)
+    oauth = oauth_client(partner_app)
+    tokens = exchange_code(client, oauth, consent(client, oauth)).json()
+
+    stored_access = AccessToken.objects.get(user=customer)
+    stored_refresh = RefreshToken.objects.get(user=customer)
+
+    assert tokens["access_token"] not in {stored_access.token, stored_access.token_checksum}
+    assert tokens["refresh_token"] != stored_refresh.token
