@@ -16,6 +16,7 @@ from allauth.core import context
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.helpers import complete_social_login
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
@@ -27,6 +28,7 @@ from apps.accounts.models import User
 from apps.accounts.social_adapter import PENDING_LINK_SESSION_KEY, park_social_login
 from apps.siem.models import SecurityEvent
 from config.identity import social_login_providers
+from tests.accounts.mfa_support import give_totp, submit_code
 from tests.conftest import make_person
 from tests.support import STRONG_PASSWORD
 
@@ -164,6 +166,71 @@ def test_a_newcomer_with_an_unverified_address_gets_an_account_that_must_verify_
     assert response["Location"] == reverse("account_email_verification_sent")
 
 
+# --- The second factor (field case 5) ----------------------------------------------------
+
+
+@pytest.fixture
+def tessa(db):
+    """Tessa, who protects her account with an authenticator app."""
+    return make_person("tessa@example.com")
+
+
+def continue_in(client, request):
+    """Carry on, in a test client, the browser session the provider callback left behind."""
+    request.session.save()
+    client.cookies[django_settings.SESSION_COOKIE_NAME] = request.session.session_key
+
+
+def test_a_linked_social_login_stops_at_the_code_step_until_the_code_is_given(client, tessa):
+    app = give_totp(tessa)
+    SocialAccount.objects.create(user=tessa, provider=PROVIDER_ID, uid="tessa-at-corp")
+
+    request, response = arrive(sub="tessa-at-corp", email="tessa@example.com", verified=True)
+
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert signed_in_user_id(request) is None
+    continue_in(client, request)
+    assert client.get(reverse("account_overview")).status_code == 302
+
+    submit_code(client, app.now())
+
+    assert client.session["_auth_user_id"] == str(tessa.pk)
+    login = SecurityEvent.objects.get(event_type="auth.login.success")
+    assert login.details["method"] == f"social:{PROVIDER_ID}"
+
+
+def test_an_email_matched_social_login_needs_the_password_and_the_code_before_linking(
+    client, tessa
+):
+    app = give_totp(tessa)
+    request, _ = arrive(sub="tessa-at-corp", email="tessa@example.com", verified=True)
+    continue_in(client, request)
+
+    # The login page the parked login sent her to carries where to go afterwards.
+    after_password = password_login(client, tessa.email, next=reverse("social_link_confirm"))
+
+    assert after_password["Location"] == reverse("mfa_authenticate")
+    assert client.get(reverse("social_link_confirm")).status_code == 302
+    assert client.post(reverse("social_link_confirm")).status_code == 302
+    assert not SocialAccount.objects.exists()
+
+    after_code = submit_code(client, app.now())
+    assert after_code["Location"] == reverse("social_link_confirm")
+    client.post(reverse("social_link_confirm"))
+
+    assert SocialAccount.objects.get().user == tessa
+
+
+def test_an_unverified_address_never_links_to_a_second_factor_account_either(client, tessa):
+    give_totp(tessa)
+
+    request, response = arrive(sub="mallory-1", email="tessa@example.com", verified=False)
+
+    assert response["Location"] == reverse("account_login")
+    assert PENDING_LINK_SESSION_KEY not in request.session
+    assert not SocialAccount.objects.exists()
+
+
 # --- Finishing a parked link -------------------------------------------------------------
 
 
@@ -179,9 +246,12 @@ def park(client, *, email, sub="casey-at-corp", at=None):
     session.save()
 
 
-def password_login(client, email):
-    response = client.post(reverse("account_login"), {"login": email, "password": STRONG_PASSWORD})
+def password_login(client, email, **extra):
+    response = client.post(
+        reverse("account_login"), {"login": email, "password": STRONG_PASSWORD, **extra}
+    )
     assert response.status_code == 302
+    return response
 
 
 def test_casey_links_the_provider_after_signing_in_with_her_password(client, customer):
@@ -236,10 +306,15 @@ def test_a_parked_login_goes_stale(client, customer):
 
 def test_casey_disconnects_a_provider_and_the_event_is_recorded(client, customer):
     account = SocialAccount.objects.create(user=customer, provider=PROVIDER_ID, uid="c-1")
-    client.force_login(customer)
-
+    password_login(client, customer.email)
     page = client.get(reverse("socialaccount_connections"))
     assert b"Corp SSO" in page.content
+
+    # Disconnecting is a sensitive change: the password is asked for again first.
+    asked = client.post(reverse("socialaccount_connections"), {"account": account.pk})
+    assert asked["Location"].startswith(reverse("account_reauthenticate"))
+    assert SocialAccount.objects.exists()
+    client.post(reverse("account_reauthenticate"), {"password": STRONG_PASSWORD})
     client.post(reverse("socialaccount_connections"), {"account": account.pk})
 
     assert not SocialAccount.objects.exists()
