@@ -21,6 +21,7 @@ from oauth2_provider.models import Application
 from oauthlib.oauth2 import WebApplicationClient
 
 from apps.siem.models import SecurityEvent
+from tests.accounts.mfa_support import give_backup_codes, give_totp
 from tests.conftest import make_person
 from tests.support import REQUIRE_SERVICES, STRONG_PASSWORD, skip_or_fail
 
@@ -78,7 +79,7 @@ def uma(transactional_db):
     return make_person("uma@example.com")
 
 
-def sign_in_with_the_provider(page, sites):
+def sign_in_with_the_provider(page, sites, *, code=None):
     """Uma picks the provider on the site's login page and signs in to it with her password."""
     page.goto(f"{sites['site']}/accounts/login/")
     page.get_by_role("link", name=PROVIDER_NAME).click()
@@ -88,6 +89,10 @@ def sign_in_with_the_provider(page, sites):
     page.get_by_label("Email").fill("uma@example.com")
     page.get_by_label("Password").fill(STRONG_PASSWORD)
     page.get_by_role("button", name="Sign In").click()
+    if code is not None:
+        page.wait_for_url(f"{sites['provider']}/accounts/2fa/authenticate/")
+        page.get_by_label("Code").fill(code)
+        page.get_by_test_id("mfa-submit").click()
 
     page.wait_for_url(f"{sites['provider']}/o/authorize/**")
     page.get_by_test_id("consent-allow").click()
@@ -105,6 +110,27 @@ def test_uma_signs_in_to_the_site_through_the_portals_own_openid_provider(
     login = SecurityEvent.objects.filter(event_type="auth.login.success").latest("occurred_at")
     assert login.details["method"] == f"social:{PROVIDER_ID}"
     assert login.actor == f"user:{uma.pk}"
+
+
+def test_a_linked_social_login_still_asks_uma_for_her_second_factor_on_the_site(
+    page, sites, upstream, uma
+):
+    app = give_totp(uma)
+    backup_codes = give_backup_codes(uma)
+    SocialAccount.objects.create(user=uma, provider=PROVIDER_ID, uid=str(uma.pk))
+
+    # The provider asks for her code as part of its own sign-in...
+    sign_in_with_the_provider(page, sites, code=app.now())
+
+    # ...and the site asks again: the provider's say-so never replaces the site's second factor.
+    page.wait_for_url(f"{sites['site']}/accounts/2fa/authenticate/")
+    page.goto(f"{sites['site']}/account/")
+    assert page.url == f"{sites['site']}/accounts/2fa/authenticate/"
+    page.get_by_label("Code").fill(backup_codes[0])
+    page.get_by_test_id("mfa-submit").click()
+
+    page.wait_for_url(f"{sites['site']}/account/")
+    assert page.get_by_test_id("account-email").inner_text() == "uma@example.com"
 
 
 def test_a_verified_address_links_only_after_uma_signs_in_to_her_site_account(
