@@ -30,7 +30,7 @@ from apps.siem.models import SecurityEvent
 from config.identity import social_login_providers
 from tests.accounts.mfa_support import give_totp, submit_code
 from tests.conftest import make_person
-from tests.support import STRONG_PASSWORD
+from tests.support import STRONG_PASSWORD, force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -389,3 +389,11 @@ def test_an_incomplete_or_unsafe_provider_configuration_is_refused(monkeypatch, 
 
     with pytest.raises(ImproperlyConfigured):
         social_login_providers(production=True)
+
+
+def test_the_security_page_leads_to_the_connected_accounts(client, customer):
+    force_login_verified(client, customer)
+
+    page = client.get(reverse("mfa_security")).content.decode()
+
+    assert f'href="{reverse("socialaccount_connections")}"' in page
