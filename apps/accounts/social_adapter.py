@@ -48,8 +48,10 @@ LINK_PENDING_MESSAGE = (
 class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request, sociallogin):
         """Decide what an incoming social login may do before allauth acts on it."""
-        # Found by (provider, subject id): the link was proven when it was made.
-        if sociallogin.is_existing:
+        # Found by (provider, subject id): the link was proven when it was made. Asked this
+        # way rather than through is_existing, which is also true when allauth matched the
+        # user by address (should email authentication ever be switched on).
+        if sociallogin.account.pk is not None:
             return
         # A signed-in user adding a provider from the connected accounts page.
         if sociallogin.state.get("process") == AuthProcess.CONNECT:

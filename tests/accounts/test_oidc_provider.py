@@ -12,10 +12,11 @@ import jwt
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from oauth2_provider.models import Application, RefreshToken
+from oauth2_provider.models import AccessToken, Application, RefreshToken
 from oauthlib.oauth2 import WebApplicationClient
 
 from apps.siem.models import SecurityEvent
+from tests.support import force_login_verified
 
 REDIRECT_URI = "https://partner.invalid/signed-in"
 CLIENT_SECRET = "partner-secret-" + "s" * 40
@@ -338,19 +339,26 @@ def test_an_application_cannot_sign_id_tokens_with_its_client_secret(db):
     assert "algorithm" in refused.value.message_dict
 
 
-def test_the_admin_form_offers_only_the_allowed_grants(admin_client):
-    form = admin_client.get(reverse("admin:oauth2_provider_application_add")).context["adminform"]
+def ada(client):
+    """Ada, a superuser signed in to the admin with her second factor."""
+    from apps.accounts.models import User
+
+    admin_user = User.objects.create_superuser("ada@example.com", "correct horse battery 42")
+    force_login_verified(client, admin_user)
+    return admin_user
+
+
+def test_the_admin_form_offers_only_the_allowed_grants(client, db):
+    ada(client)
+
+    form = client.get(reverse("admin:oauth2_provider_application_add")).context["adminform"]
 
     offered = {value for value, _ in form.form.fields["authorization_grant_type"].choices}
     assert offered == {Application.GRANT_AUTHORIZATION_CODE, Application.GRANT_CLIENT_CREDENTIALS}
 
 
 def test_staff_register_a_partner_application_in_the_admin(client, db):
-    from apps.accounts.models import User
-    from tests.support import force_login_verified
-
-    admin_user = User.objects.create_superuser("ada@example.com", "correct horse battery 42")
-    force_login_verified(client, admin_user)
+    ada(client)
     add_url = reverse("admin:oauth2_provider_application_add")
     form = client.get(add_url).context["adminform"].form
     data = {name: field.initial or "" for name, field in form.fields.items()}
@@ -389,3 +397,15 @@ def test_granting_a_partner_access_is_recorded_nowhere_it_should_not_be(
     stored = json.dumps(list(SecurityEvent.objects.values("details")))
     assert tokens["access_token"] not in stored
     assert tokens["refresh_token"] not in stored
+
+
+def test_issued_tokens_are_not_stored_as_given(client, customer, partner_app):
+    client.force_login(customer)
+    oauth = oauth_client(partner_app)
+    tokens = exchange_code(client, oauth, consent(client, oauth)).json()
+
+    stored_access = AccessToken.objects.get(user=customer)
+    stored_refresh = RefreshToken.objects.get(user=customer)
+
+    assert tokens["access_token"] not in {stored_access.token, stored_access.token_checksum}
+    assert tokens["refresh_token"] != stored_refresh.token
