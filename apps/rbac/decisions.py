@@ -64,6 +64,7 @@ class Grants:
     active: bool = False
     superuser: bool = False
     requires_mfa: bool = False
+    roles: frozenset = frozenset()
     group_ids: tuple = ()
     valid_until: datetime | None = None
     # (resource, action) -> {scope: (role name, binding id)}
@@ -144,7 +145,9 @@ def _resolve(user_id, version: str) -> Grants:
             "role__permissions__scope",
         )
     )
+    roles = set()
     for binding_id, binding_scope, expires_at, role, requires_mfa, res, act, perm_scope in rows:
+        roles.add(role)
         grants.requires_mfa = grants.requires_mfa or requires_mfa
         if expires_at is not None and (
             grants.valid_until is None or expires_at < grants.valid_until
@@ -155,6 +158,7 @@ def _resolve(user_id, version: str) -> Grants:
         scope = _narrow(perm_scope, binding_scope)
         if scope is not None:
             grants.scopes.setdefault((res, act), {}).setdefault(scope, (role, binding_id))
+    grants.roles = frozenset(roles)
     return grants
 
 
