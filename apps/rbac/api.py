@@ -8,8 +8,8 @@ with the caller's readable ones. An unknown subject is simply denied everything.
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 
 from apps.rbac import registry
 from apps.rbac.decisions import authorize, restrict
-from apps.rbac.drf import RbacPermission
+from apps.rbac.drf import RbacPermission, RbacQuerysetMixin
+from apps.rbac.models import AccessReview
 
 NAME = r"^[a-z*][a-z0-9*_-]{0,63}$"
 
@@ -118,3 +119,26 @@ class ObjectsView(_CheckBase, ListAPIView):
     @extend_schema(parameters=[ObjectsQuestion], tags=["access"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class AccessReviewSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AccessReview
+        fields = ["id", "created_at", "created_by", "entries"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List saved access reviews", tags=["access"]),
+    retrieve=extend_schema(summary="Read one saved access review", tags=["access"]),
+)
+class AccessReviewViewSet(RbacQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+    """Saved access reviews, for compliance tools; taken in the admin."""
+
+    permission_classes = [RbacPermission]
+    rbac_resource = "access-reviews"
+    serializer_class = AccessReviewSerializer
+    queryset = AccessReview.objects.all()
+    pagination_class = None  # reviews are few; each one is large
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-created_at")
