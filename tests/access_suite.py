@@ -175,8 +175,10 @@ class AdminAccessSuite(_AccessSuite):
     def client_for(self, user):
         from django.test import Client
 
+        from tests.support import force_login_verified
+
         client = Client()
-        client.force_login(user)
+        force_login_verified(client, user)  # the admin admits verified second factors only
         return client
 
     def anonymous_client(self):

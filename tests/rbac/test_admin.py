@@ -11,6 +11,7 @@ from apps.partners.models import Customer
 from apps.rbac.models import AccessReview, Permission, Role, RoleBinding, UserObjectGrant
 from apps.siem.models import SecurityEvent
 from tests.rbac.conftest import bind
+from tests.support import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def officer_browser(officer):
     browser = Client()
-    browser.force_login(officer)
+    force_login_verified(browser, officer)
     return browser
 
 
@@ -79,7 +80,7 @@ def test_an_administrator_changes_a_role_and_the_event_holds_before_and_after(gr
     mallory.is_staff = True
     mallory.save()
     browser = Client()
-    browser.force_login(mallory)
+    force_login_verified(browser, mallory)
     role = Role.objects.get(name="customer")
     keep = list(role.permissions.values_list("pk", flat=True))[:1]
 
@@ -147,7 +148,7 @@ def test_staff_without_a_role_cannot_open_access_admin(mallory):
     mallory.is_staff = True
     mallory.save()
     browser = Client()
-    browser.force_login(mallory)
+    force_login_verified(browser, mallory)
 
     assert browser.get("/admin/rbac/rolebinding/").status_code == 403
     assert browser.get("/admin/rbac/accessreview/add/").status_code == 403
