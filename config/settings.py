@@ -188,6 +188,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # The same namespace rule as Redis, so a test worker and its test session agree.
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
         }
     }
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.partners.models import Customer, Partner, PartnerApplication
+from apps.rbac.admin import RbacAdminMixin
 
 
 @admin.register(Partner)
@@ -10,7 +11,9 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(RbacAdminMixin, admin.ModelAdmin):
+    # Opened and narrowed by apps.rbac: staff see the customers their roles and grants cover.
+    rbac_resource = "customers"
     list_display = ["id", "partner", "reference", "created_at"]
     list_filter = ["partner"]
     search_fields = ["reference"]

@@ -21,9 +21,9 @@ from django.contrib.auth.models import Permission as AuthPermission
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Cast
+from django.db import connections, models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -64,6 +64,7 @@ class Grants:
     active: bool = False
     superuser: bool = False
     requires_mfa: bool = False
+    roles: frozenset = frozenset()
     group_ids: tuple = ()
     valid_until: datetime | None = None
     # (resource, action) -> {scope: (role name, binding id)}
@@ -144,7 +145,9 @@ def _resolve(user_id, version: str) -> Grants:
             "role__permissions__scope",
         )
     )
+    roles = set()
     for binding_id, binding_scope, expires_at, role, requires_mfa, res, act, perm_scope in rows:
+        roles.add(role)
         grants.requires_mfa = grants.requires_mfa or requires_mfa
         if expires_at is not None and (
             grants.valid_until is None or expires_at < grants.valid_until
@@ -155,6 +158,7 @@ def _resolve(user_id, version: str) -> Grants:
         scope = _narrow(perm_scope, binding_scope)
         if scope is not None:
             grants.scopes.setdefault((res, act), {}).setdefault(scope, (role, binding_id))
+    grants.roles = frozenset(roles)
     return grants
 
 
@@ -325,13 +329,17 @@ def _typed(model_field, values):
     return typed
 
 
-def _pk_cast_field(model) -> models.Field:
+def _object_pk_as_key(model, alias):
+    """Guardian's text object id, as the database stores the model's primary key."""
     internal = model._meta.pk.get_internal_type()
+    if internal == "UUIDField" and connections[alias].vendor != "postgresql":
+        # Without a native UUID type Django stores 32 hex digits; str(uuid) has hyphens.
+        return Replace("object_pk", Value("-"), Value(""))
     if internal == "UUIDField":
-        return models.UUIDField()
+        return Cast("object_pk", models.UUIDField())
     if internal in {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}:
-        return models.BigIntegerField()
-    return models.CharField(max_length=255)
+        return Cast("object_pk", models.BigIntegerField())
+    return F("object_pk")
 
 
 def restrict(queryset, user, action: str):
@@ -362,10 +370,9 @@ def restrict(queryset, user, action: str):
     ids = object_ids(grants, user, declaration, action)
     if ids == _TOO_MANY:
         mine, theirs = _grant_rows(grants, declaration, action)
-        cast = _pk_cast_field(declaration.model)
         for rows in (mine, theirs):
-            as_pk = rows.annotate(as_pk=Cast("object_pk", cast)).values("as_pk")
-            conditions.append(Q(pk__in=as_pk))
+            as_pk = rows.annotate(as_pk=_object_pk_as_key(declaration.model, queryset.db))
+            conditions.append(Q(pk__in=as_pk.values("as_pk")))
     elif ids:
         conditions.append(Q(pk__in=_typed(declaration.model._meta.pk, sorted(ids))))
 

@@ -11,6 +11,7 @@ BINDING_EXPIRED = "rbac.binding.expired"
 GRANT_CREATED = "rbac.grant.created"
 GRANT_REVOKED = "rbac.grant.revoked"
 ACCOUNT_DISABLED = "rbac.account.disabled_inactive"
+REVIEW_TAKEN = "rbac.review.taken"
 UNAUTHORIZED = "auth.unauthorized.access"
 
 for _type, _severity in [
@@ -23,5 +24,6 @@ for _type, _severity in [
     (GRANT_CREATED, Severity.MEDIUM),
     (GRANT_REVOKED, Severity.MEDIUM),
     (ACCOUNT_DISABLED, Severity.MEDIUM),
+    (REVIEW_TAKEN, Severity.INFO),
 ]:
     register_event_type(_type, _severity, Outcome.SUCCESS)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 WILDCARD = "*"
 SCOPE_ALL = "all"
@@ -149,3 +150,19 @@ class AccessReview(models.Model):
 
     def __str__(self):
         return f"access review of {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class UserObjectGrant(UserObjectPermission):
+    """A single-object grant to one user, as the admin lists it (a guardian row)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "object grant to a user"
+
+
+class GroupObjectGrant(GroupObjectPermission):
+    """A single-object grant to a group's members, as the admin lists it (a guardian row)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "object grant to a group"

@@ -45,6 +45,7 @@ SEED_ROLES = {
             "object-grants:read:all",
             "object-grants:write:all",
             "access-reviews:read:all",
+            "access-reviews:create:all",
             "access:check:all",
         ],
     },

@@ -18,7 +18,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.rbac import events, registry, versions
 from apps.rbac.decisions import Decision, authorize, guardian_codename, restrict
-from apps.rbac.models import Permission, Role, RoleBinding
+from apps.rbac.models import AccessReview, Permission, Role, RoleBinding
 from apps.siem.events import emit
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "restrict",
     "revoke_binding",
     "revoke_object_permission",
+    "take_access_review",
     "update_role",
 ]
 
@@ -266,3 +267,20 @@ def revoke_object_permission(obj, action, *, user=None, group=None, revoked_by, 
         details={"resource": declaration.resource, "action": action, "object": str(obj.pk),
                  "reason": reason},
     )  # fmt: skip
+
+
+# --- Access reviews ----------------------------------------------------------------------
+
+
+def take_access_review(*, taken_by) -> AccessReview:
+    """Save who holds what right now, so the review can be signed off as it was."""
+    from apps.rbac.reports import access_review_entries
+
+    review = AccessReview.objects.create(created_by=taken_by, entries=access_review_entries())
+    emit(
+        events.REVIEW_TAKEN,
+        actor=taken_by,
+        subject=f"access-review:{review.pk}",
+        details={"entries": len(review.entries)},
+    )
+    return review

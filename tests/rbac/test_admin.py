@@ -1,0 +1,156 @@
+"""Compliance staff manage access in the admin; every change is an event with who, what, why."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.test import Client
+
+from apps.partners.models import Customer
+from apps.rbac.models import AccessReview, Permission, Role, RoleBinding, UserObjectGrant
+from apps.siem.models import SecurityEvent
+from tests.rbac.conftest import bind
+from tests.support import force_login_verified
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officer_browser(officer):
+    browser = Client()
+    force_login_verified(browser, officer)
+    return browser
+
+
+def test_the_officer_binds_a_role_and_the_event_says_who_what_and_why(
+    officer_browser, officer, mallory, acme
+):
+    role = Role.objects.get(name="partner-client")
+    response = officer_browser.post(
+        "/admin/rbac/rolebinding/add/",
+        {"role": role.pk, "user": mallory.pk, "scope": f"partner:{acme.pk}",
+         "reason": "joined Acme's support desk"},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content[:2000]
+    binding = RoleBinding.objects.get(user=mallory)
+    assert binding.granted_by == officer
+    event = SecurityEvent.objects.get(
+        event_type="rbac.binding.created", subject=f"user:{mallory.pk}"
+    )
+    assert event.actor == f"user:{officer.pk}"
+    assert event.subject == f"user:{mallory.pk}"
+    assert event.details["role"] == "partner-client"
+    assert event.details["reason"] == "joined Acme's support desk"
+
+
+def test_a_binding_is_revoked_only_with_a_reason(officer_browser, acme_client):
+    binding = acme_client.role_bindings.get()
+    form = {"action": "revoke", "_selected_action": [binding.pk]}
+
+    asked = officer_browser.post("/admin/rbac/rolebinding/", form)
+    assert asked.status_code == 200
+    assert RoleBinding.objects.filter(pk=binding.pk).exists()
+
+    officer_browser.post(
+        "/admin/rbac/rolebinding/", {**form, "confirm": "1", "reason": "contract ended"}
+    )
+
+    assert not RoleBinding.objects.filter(pk=binding.pk).exists()
+    event = SecurityEvent.objects.get(event_type="rbac.binding.revoked")
+    assert event.details["reason"] == "contract ended"
+
+
+def test_the_officer_may_read_roles_but_not_change_them(officer_browser):
+    role = Role.objects.get(name="customer")
+
+    assert officer_browser.get("/admin/rbac/role/").status_code == 200
+    response = officer_browser.post(
+        f"/admin/rbac/role/{role.pk}/change/",
+        {"name": "customer", "permissions": [], "change_reason": "x"},
+    )
+
+    assert response.status_code == 403
+    assert role.permissions.count() == 4
+
+
+def test_an_administrator_changes_a_role_and_the_event_holds_before_and_after(granter, mallory):
+    bind("administrator", user=mallory, granter=granter)
+    mallory.is_staff = True
+    mallory.save()
+    browser = Client()
+    force_login_verified(browser, mallory)
+    role = Role.objects.get(name="customer")
+    keep = list(role.permissions.values_list("pk", flat=True))[:1]
+
+    response = browser.post(
+        f"/admin/rbac/role/{role.pk}/change/",
+        {"name": "customer", "description": role.description, "permissions": keep,
+         "change_reason": "cards move to their own role"},
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    event = SecurityEvent.objects.get(event_type="rbac.role.changed")
+    assert event.actor == f"user:{mallory.pk}"
+    assert len(event.details["before"]["permissions"]) == 4
+    assert len(event.details["after"]["permissions"]) == 1
+    assert event.details["reason"] == "cards move to their own role"
+
+
+def test_an_object_grant_is_made_in_the_admin_and_recorded(
+    officer_browser, officer, mallory, bolt_record
+):
+    response = officer_browser.post(
+        "/admin/rbac/userobjectgrant/add/",
+        {"user": mallory.pk, "resource": "customers", "object_id": str(bolt_record.pk),
+         "action": "read", "reason": "investigating a complaint"},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content[:3000]
+    assert UserObjectGrant.objects.filter(user=mallory, object_pk=str(bolt_record.pk)).exists()
+    event = SecurityEvent.objects.get(event_type="rbac.grant.created")
+    assert event.actor == f"user:{officer.pk}"
+    assert event.details == {
+        "resource": "customers", "action": "read", "object": str(bolt_record.pk),
+        "reason": "investigating a complaint",
+    }  # fmt: skip
+
+
+def test_an_access_review_lists_bindings_and_grants_and_exports_defused_csv_and_json(
+    officer_browser, officer, acme_client, mallory, bolt_record
+):
+    from apps.rbac.services import grant_object_permission
+
+    acme_client.email = "=cmd@example.com"  # a formula waiting for a spreadsheet
+    acme_client.save()
+    grant_object_permission(bolt_record, "read", user=mallory, granted_by=officer, reason="audit")
+
+    response = officer_browser.post("/admin/rbac/accessreview/add/", {"confirm": "1"})
+    assert response.status_code == 302
+    review = AccessReview.objects.get()
+    exported = officer_browser.get(f"/admin/rbac/accessreview/{review.pk}/export.csv")
+    as_json = officer_browser.get(f"/admin/rbac/accessreview/{review.pk}/export.json")
+
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    priya = next(r for r in rows if r["holder"] == f"user:{acme_client.pk}")
+    assert priya["holder_email"] == "'=cmd@example.com"
+    assert priya["role"] == "partner-client"
+    assert priya["granted_by"] == f"user:{acme_client.role_bindings.get().granted_by_id}"
+    grant = next(r for r in rows if r["kind"] == "object grant")
+    assert grant["object"] == str(bolt_record.pk)
+    assert grant["reason"] == "audit"
+    assert len(json.loads(as_json.content)["entries"]) == len(rows)
+    assert SecurityEvent.objects.filter(event_type="data.access", actor=f"user:{officer.pk}")
+
+
+def test_staff_without_a_role_cannot_open_access_admin(mallory):
+    mallory.is_staff = True
+    mallory.save()
+    browser = Client()
+    force_login_verified(browser, mallory)
+
+    assert browser.get("/admin/rbac/rolebinding/").status_code == 403
+    assert browser.get("/admin/rbac/accessreview/add/").status_code == 403
+    assert Permission.objects.exists()
+    assert not Customer.objects.exists()
