@@ -6,25 +6,24 @@ for locking, signing out and resetting live with the accounts they act on.
 
 import logging
 
+from allauth.usersessions.models import UserSession
 from django.apps import apps
-from django.contrib.sessions.models import Session
-from django.utils import timezone
 
 from apps.core.mail import queue_email
 from apps.siem.events import emit
 
 logger = logging.getLogger(__name__)
 
-SESSION_USER_KEY = "_auth_user_id"
-
 
 def end_sessions_and_tokens(user, *, actor) -> int:
     """Sign the user out everywhere: web sessions, OAuth2 tokens and JWT refresh tokens."""
+    # Every signed-in web session is listed per user (see receivers.track_web_session), so this
+    # touches the user's own sessions only, whatever the session store and however many other
+    # people are signed in.
     ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.get_decoded().get(SESSION_USER_KEY) == str(user.pk):
-            session.delete()
-            ended += 1
+    for web_session in UserSession.objects.filter(user=user):
+        web_session.end()
+        ended += 1
 
     if apps.is_installed("oauth2_provider"):
         from oauth2_provider.models import get_access_token_model, get_refresh_token_model

@@ -77,11 +77,14 @@ def test_a_linked_social_account_leads_to_the_code_step_not_a_session(rf, tessa)
     assert "_auth_user_id" not in request.session
 
 
-def test_an_account_matched_by_a_verified_email_leads_to_the_code_step(rf, tessa):
+def test_an_account_matched_by_a_verified_email_must_first_be_proven(rf, tessa):
+    # A matching address links nothing by itself: the person signs in to the existing account
+    # (password, then the code step: tests/accounts/test_social_linking.py) and confirms.
     request, response = _callback(rf, uid="new-uid", email="tessa@example.com", verified=True)
 
-    assert response.url == reverse("mfa_authenticate")
+    assert response.url.startswith(reverse("account_login"))
     assert "_auth_user_id" not in request.session
+    assert not SocialAccount.objects.filter(user=tessa).exists()
 
 
 def test_an_unverified_provider_email_never_links_to_an_existing_account(rf, tessa):

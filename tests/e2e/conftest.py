@@ -11,8 +11,11 @@ from tests.support import CHROMIUM_ARGS, require_chromium
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """A browser per test. Playwright's synchronous API allows one running instance per thread,
+    and some tests start their own (to configure the browser before launch), so a browser kept
+    open for the whole session would make those fail."""
     executable = require_chromium()
     from playwright.sync_api import sync_playwright
 
