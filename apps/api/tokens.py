@@ -12,11 +12,12 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.api.models import TokenSession
+from apps.rbac.policy import role_names
 
 
 def roles_of(user) -> list[str]:
-    # TODO: read role names from apps.rbac once it is on main; group names stand in for them.
-    roles = sorted(user.groups.values_list("name", flat=True))
+    """The access-control roles the person holds now, plus "staff" for staff accounts."""
+    roles = role_names(user)
     if user.is_staff:
         roles.append("staff")
     return roles

@@ -279,3 +279,19 @@ def test_a_refresh_token_cannot_be_used_as_an_access_token(casey_tokens):
 
 def test_an_access_token_cannot_be_used_to_refresh(casey_tokens):
     assert refresh(casey_tokens["access"]).status_code == 401
+
+
+def test_the_roles_claim_names_the_access_control_roles_held(customer, admin_user):
+    from apps.rbac.models import Role
+    from apps.rbac.services import bind_role
+
+    bind_role(
+        role=Role.objects.get(name="customer"),
+        user=customer,
+        granted_by=admin_user,
+        reason="quarterly review",
+    )
+
+    payload = claims(password_login(customer.email).json()["access"])
+
+    assert payload["roles"] == ["customer"]
