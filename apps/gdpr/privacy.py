@@ -1,0 +1,144 @@
+"""Providers for data this app keeps and for parts no app of ours owns.
+
+Sessions, the admin's change log and the mail outbox belong to Django or to ``apps.core``,
+which imports no other app, so their providers live here.
+
+Celery task results are not stored (CELERY_TASK_IGNORE_RESULT and no result backend), so there
+is nothing of the subject to export or erase there; a result backend added later needs a
+provider here.
+"""
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.models import OutboundEmail
+from apps.gdpr.models import ConsentRecord, DataSubjectRequest
+from apps.gdpr.registry import (
+    ORDER_ADMIN_LOG,
+    ORDER_CONSENTS,
+    ORDER_OUTBOX,
+    ORDER_SESSIONS,
+    Provider,
+    Subject,
+    register,
+)
+from apps.gdpr.rows import rows
+
+
+@register
+class ConsentProvider(Provider):
+    name = "consents"
+    order = ORDER_CONSENTS
+    models = ("gdpr.ConsentRecord",)
+
+    def export(self, subject: Subject) -> dict[str, list[dict]]:
+        records = ConsentRecord.objects.filter(user_id=subject.user_id).order_by("recorded_at")
+        requests = DataSubjectRequest.objects.filter(subject_ref=subject.pseudonym)
+        return {
+            "consents": rows(
+                records, "purpose__slug", "purpose__version", "granted", "recorded_at", "source"
+            ),
+            "privacy_requests": rows(
+                requests.order_by("received_at"), "id", "kind", "state", "received_at", "due_at"
+            ),
+        }
+
+    def erase(self, subject: Subject) -> dict:
+        # The requests themselves stay: they are the proof that the erasure happened, and they
+        # hold only the pseudonym.
+        deleted, _ = ConsentRecord.objects.filter(user_id=subject.user_id).delete()
+        return {"deleted": deleted}
+
+
+@register
+class SessionProvider(Provider):
+    """Database sessions hold only the user id, but they are the person's live sign-ins."""
+
+    name = "sessions"
+    order = ORDER_SESSIONS
+    models = ("sessions.Session",)
+
+    def _sessions(self, subject: Subject):
+        # The user id is inside the signed session data, so every live session is decoded.
+        # TODO: replace the scan with a lookup once sessions are tracked per user by the
+        # account pages' session list.
+        if subject.user_id is None:
+            return []
+        wanted = str(subject.user_id)
+        live = Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=2000)
+        return [s for s in live if s.get_decoded().get("_auth_user_id") == wanted]
+
+    def export(self, subject: Subject) -> dict[str, list[dict]]:
+        return {
+            "sessions": [
+                {"expires_at": s.expire_date.isoformat()} for s in self._sessions(subject)
+            ]
+        }
+
+    def erase(self, subject: Subject) -> dict:
+        keys = [s.session_key for s in self._sessions(subject)]
+        deleted, _ = Session.objects.filter(session_key__in=keys).delete()
+        return {"deleted": deleted}
+
+
+@register
+class AdminLogProvider(Provider):
+    """The admin's change log: what the subject did as staff, and what staff did to them."""
+
+    name = "admin_log"
+    order = ORDER_ADMIN_LOG
+    models = ("admin.LogEntry",)
+
+    def _about_subject(self, subject: Subject):
+        from apps.accounts.models import User
+
+        user_type = ContentType.objects.get_for_model(User)
+        return LogEntry.objects.filter(content_type=user_type, object_id=str(subject.user_id))
+
+    def export(self, subject: Subject) -> dict[str, list[dict]]:
+        fields = ("action_time", "content_type__model", "object_id", "action_flag")
+        return {
+            "admin_actions_by_you": rows(
+                LogEntry.objects.filter(user_id=subject.user_id).order_by("action_time"), *fields
+            ),
+            "admin_actions_on_your_account": rows(
+                self._about_subject(subject).order_by("action_time"), *fields
+            ),
+        }
+
+    def erase(self, subject: Subject) -> dict:
+        # Entries written by the subject go with them; entries about the account are staff
+        # history and stay, with the object's description reduced to the pseudonym.
+        deleted, _ = LogEntry.objects.filter(user_id=subject.user_id).delete()
+        relabelled = self._about_subject(subject).update(object_repr=subject.pseudonym)
+        return {"deleted": deleted, "pseudonymised": relabelled}
+
+
+@register
+class OutboxProvider(Provider):
+    """Records of mail sent to the subject (bodies are already wiped after delivery)."""
+
+    name = "outbox"
+    order = ORDER_OUTBOX
+    models = ("core.OutboundEmail",)
+
+    def _messages(self, subject: Subject):
+        to_subject = Q()
+        for address in subject.emails:
+            to_subject |= Q(recipients__icontains=address)
+        return (
+            OutboundEmail.objects.filter(to_subject)
+            if to_subject
+            else OutboundEmail.objects.none()
+        )
+
+    def export(self, subject: Subject) -> dict[str, list[dict]]:
+        messages = self._messages(subject).order_by("created_at")
+        return {"emails_sent": rows(messages, "created_at", "subject", "state", "sent_at")}
+
+    def erase(self, subject: Subject) -> dict:
+        deleted, _ = self._messages(subject).delete()
+        return {"deleted": deleted}
