@@ -139,7 +139,7 @@ class RequestStep(models.Model):
     summary = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["request", "position"]
+        ordering = ["request_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["request", "provider"], name="request_step_unique")
         ]

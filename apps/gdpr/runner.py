@@ -82,11 +82,26 @@ def _ensure_steps(request: DataSubjectRequest) -> None:
     )
 
 
+def held_by_live_worker(request: DataSubjectRequest) -> bool:
+    """True when another worker, still connected, holds a step of this request right now.
+
+    A worker's row locks die with its database connection, so a lock that is held proves the
+    holder is alive: a duplicate delivery must leave the request to it, and must not count
+    towards the limit that fails crash-looping requests.
+    """
+    with transaction.atomic():
+        pending = RequestStep.objects.filter(request=request, state=RequestStep.State.PENDING)
+        lockable = pending.select_for_update(skip_locked=True, of=("self",)).order_by()
+        return len(list(lockable.values_list("pk", flat=True))) < pending.count()
+
+
 def _run_step(request: DataSubjectRequest, step_id: int, subject: Subject) -> None:
     with transaction.atomic():
         step = (
-            RequestStep.objects.select_for_update(skip_locked=True)
+            # of=self: never lock the request row too, which a duplicate delivery updates.
+            RequestStep.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=step_id, state=RequestStep.State.PENDING)
+            .order_by()
             .first()
         )
         if step is None:

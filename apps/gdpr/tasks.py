@@ -25,6 +25,9 @@ def run_request(self, request_id: int) -> None:
         logger.info("request %s is not runnable (gone, finished or held)", request_id)
         return
     if request.attempts > settings.GDPR_MAX_ATTEMPTS:
+        if runner.held_by_live_worker(request):
+            logger.info("request %s: a step is held by another worker", request_id)
+            return
         runner.fail_request(request_id, reason="too many attempts")
         return
 

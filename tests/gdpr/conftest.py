@@ -50,14 +50,13 @@ class KillableWorker:
     machine losing power would. Tasks enqueued during the test go to this queue only.
     """
 
-    def __init__(self, tmp_path, monkeypatch, probe_dir):
+    def __init__(self, tmp_path, probe_dir):
         self.tmp_path = tmp_path
         self.queue = f"gdpr-fault-{uuid.uuid4().hex[:10]}"
         self.mail_dir = tmp_path / "mail"
         self.mail_dir.mkdir()
         self.probe_dir = probe_dir
         self.processes = []
-        monkeypatch.setattr(celery_app.conf, "task_default_queue", self.queue)
 
     def start(self, *, concurrency=1, **extra_env):
         index = len(self.processes)
@@ -125,10 +124,17 @@ def probe_dir(tmp_path):
 
 
 @pytest.fixture
-def killable_worker(tmp_path, monkeypatch, probe_dir):
-    workers = KillableWorker(tmp_path, monkeypatch, probe_dir)
-    yield workers
-    workers.stop()
+def killable_worker(tmp_path, probe_dir):
+    workers = KillableWorker(tmp_path, probe_dir)
+    # Celery's settings object is not monkeypatch-friendly (it cannot delete an attribute it
+    # read through), so the session's queue name is put back by hand.
+    session_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = workers.queue
+    try:
+        yield workers
+    finally:
+        celery_app.conf.task_default_queue = session_queue
+        workers.stop()
     # A queue nobody declared has nothing to purge, whatever error the transport gives.
     with celery_app.connection_for_write() as connection, contextlib.suppress(Exception):
         connection.default_channel.queue_purge(workers.queue)
