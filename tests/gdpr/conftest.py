@@ -11,9 +11,11 @@ import uuid
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.urls import reverse
 
 from config.celery import app as celery_app
 from tests.conftest import REPO_ROOT, WORKER_READY_TIMEOUT, Mailbox, make_person
+from tests.support import STRONG_PASSWORD
 
 
 @pytest.fixture
@@ -148,3 +150,13 @@ def wait_until(condition, *, timeout=30.0, interval=0.1, message="condition"):
             return result
         time.sleep(interval)
     raise AssertionError(f"{message} not met within {timeout} s")
+
+
+def log_in_and_reauthenticate(client, person):
+    """Sign in and confirm the password again, as the download's re-authentication asks."""
+    response = client.post(
+        reverse("account_login"), {"login": person.email, "password": STRONG_PASSWORD}
+    )
+    assert response.status_code == 302
+    response = client.post(reverse("account_reauthenticate"), {"password": STRONG_PASSWORD})
+    assert response.status_code == 302
