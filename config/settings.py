@@ -526,6 +526,9 @@ OAUTH2_SCOPES.update(
         "customers:write": "Create and change your customers",
         "events:write": "Send security events",
         "authz:check": "Check permissions",
+        # Data-subject requests (apps.gdpr): file and follow them, read consents.
+        "privacy:requests": "File and follow data-subject requests for your customers",
+        "privacy:consents": "Read your customers' consents",
     }
 )
 # Filtered per application by the scopes backend: a partner's client gets customers:read, an

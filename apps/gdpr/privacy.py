@@ -19,6 +19,7 @@ from apps.gdpr.models import ConsentRecord, DataSubjectRequest
 from apps.gdpr.registry import (
     ORDER_ADMIN_LOG,
     ORDER_CONSENTS,
+    ORDER_CREDENTIALS,
     ORDER_OUTBOX,
     ORDER_SESSIONS,
     Provider,
@@ -32,7 +33,8 @@ from apps.gdpr.rows import rows
 class ConsentProvider(Provider):
     name = "consents"
     order = ORDER_CONSENTS
-    models = ("gdpr.ConsentRecord",)
+    # Requests are exported here and kept on erasure: they are the proof, with the pseudonym.
+    models = ("gdpr.ConsentRecord", "gdpr.DataSubjectRequest")
 
     def export(self, subject: Subject) -> dict[str, list[dict]]:
         records = ConsentRecord.objects.filter(user_id=subject.user_id).order_by("recorded_at")
@@ -141,4 +143,53 @@ class OutboxProvider(Provider):
 
     def erase(self, subject: Subject) -> dict:
         deleted, _ = self._messages(subject).delete()
+        return {"deleted": deleted}
+
+
+@register
+class OAuthTokenProvider(Provider):
+    """OAuth2 grants and tokens issued to the subject, and any client application they own."""
+
+    name = "oauth_tokens"
+    order = ORDER_CREDENTIALS
+    models = (
+        "oauth2_provider.Application",
+        "oauth2_provider.Grant",
+        "oauth2_provider.AccessToken",
+        "oauth2_provider.RefreshToken",
+        "oauth2_provider.IDToken",
+        "oauth2_provider.DeviceGrant",
+    )
+
+    def _models(self):
+        from oauth2_provider import models as oauth
+
+        # Tokens before applications: deleting an application cascades into its tokens anyway,
+        # but a token of someone else's application must go by its own row.
+        return [
+            oauth.get_access_token_model(),
+            oauth.get_refresh_token_model(),
+            oauth.get_id_token_model(),
+            oauth.get_grant_model(),
+            oauth.DeviceGrant,
+            oauth.get_application_model(),
+        ]
+
+    def export(self, subject: Subject) -> dict[str, list[dict]]:
+        from oauth2_provider import models as oauth
+
+        tokens = oauth.get_access_token_model().objects.filter(user_id=subject.user_id)
+        applications = oauth.get_application_model().objects.filter(user_id=subject.user_id)
+        return {
+            "oauth_access_tokens": rows(
+                tokens.order_by("created"), "created", "expires", "scope", "application__name"
+            ),
+            "oauth_applications": rows(applications.order_by("created"), "name", "created"),
+        }
+
+    def erase(self, subject: Subject) -> dict:
+        deleted = 0
+        for model in self._models():
+            count, _ = model.objects.filter(user_id=subject.user_id).delete()
+            deleted += count
         return {"deleted": deleted}

@@ -1,11 +1,17 @@
 """A subject with a little of everything the portal stores about a person."""
 
+import secrets
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application
 
 from apps.accounts.models import User
+from apps.api.models import TokenSession
 from apps.core.models import OutboundEmail
 from apps.gdpr.models import ConsentPurpose, ConsentRecord
 from apps.partners.models import Customer, Partner
@@ -40,6 +46,19 @@ def give_a_full_history(person, *, staff_member):
     emit("auth.login.success", actor=person, details={"method": "password"})
     emit("auth.login.failure", details={"identifier": person.email})
     emit("auth.login.failure", details={"identifier": SECOND_ADDRESS.upper()})
+
+    application = Application.objects.create(
+        name="Erin's notebook", user=person, client_type="confidential",
+        authorization_grant_type="client-credentials",
+    )  # fmt: skip
+    AccessToken.objects.create(
+        user=person, application=application, token=secrets.token_hex(16), scope="read",
+        expires=timezone.now() + timedelta(hours=1),
+    )  # fmt: skip
+    TokenSession.objects.create(
+        user=person, refresh_jti=secrets.token_hex(8), credential_hash="x", ip="127.0.0.1",
+        user_agent="Erin's phone",
+    )  # fmt: skip
 
     user_type = ContentType.objects.get_for_model(User)
     LogEntry.objects.log_actions(

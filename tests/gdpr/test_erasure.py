@@ -5,8 +5,10 @@ from allauth.account.models import EmailAddress
 from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from oauth2_provider.models import AccessToken, Application
 
 from apps.accounts.models import User
+from apps.api.models import TokenSession
 from apps.core.models import OutboundEmail
 from apps.gdpr import registry, services
 from apps.gdpr.models import ConsentRecord, DataSubjectRequest, ErasureIdentifier
@@ -54,6 +56,9 @@ def test_erasure_leaves_only_pseudonymous_events_and_a_clean_scan(
     assert not any(s.get_decoded().get("_auth_user_id") == str(erin_id)
                    for s in Session.objects.all())  # fmt: skip
     assert not LogEntry.objects.filter(user_id=erin_id).exists()
+    assert not AccessToken.objects.filter(user_id=erin_id).exists()
+    assert not Application.objects.filter(user_id=erin_id).exists()
+    assert not TokenSession.objects.filter(user_id=erin_id).exists()
     about_erin = LogEntry.objects.filter(object_id=str(erin_id))
     assert set(about_erin.values_list("object_repr", flat=True)) == {pseudonym}
     customer = Customer.objects.get(reference=f"acme-{erin_id}")

@@ -1,6 +1,8 @@
 """The provider registry: discovered at start-up, in a fixed order, checked against the models."""
 
 import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
 
 from apps.gdpr import checks, registry
 
@@ -37,3 +39,21 @@ def test_two_providers_cannot_share_a_name():
 
     with pytest.raises(ValueError, match="account"):
         registry.register(Impostor)
+
+
+def test_every_model_that_points_at_a_user_has_a_provider():
+    # A safety net beside the classification check: a foreign key to the user model is
+    # personal data by construction. Auth's own permission tables hold nothing personal.
+    exempt = {"auth.group", "auth.permission"}
+    covered = registry.covered_models()
+    user_model = get_user_model()
+    missing = [
+        model._meta.label
+        for model in apps.get_models()
+        if model._meta.label_lower not in covered | exempt
+        and any(
+            field.concrete and getattr(field, "related_model", None) is user_model
+            for field in model._meta.get_fields()
+        )
+    ]
+    assert missing == []
