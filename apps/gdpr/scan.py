@@ -38,35 +38,50 @@ def text_columns() -> dict[str, list[str]]:
     return found
 
 
-def _conditions(column: str, substrings: list[str], whole: list[str]):
+def _condition(column: str, substrings: list[str], whole: list[str]) -> tuple[str, list]:
     quoted = f"LOWER(CAST({connection.ops.quote_name(column)} AS TEXT))"
     sql, params = [], []
     for value in substrings:
         sql.append(f"{quoted} LIKE %s ESCAPE '\\'")
         params.append(f"%{_escape_like(value)}%")
-    for value in whole:
-        sql.append(f"{quoted} = %s")
-        params.append(value)
-    return sql, params
+    if whole:
+        # One IN list rather than an OR per name: PostgreSQL hashes a long constant list.
+        sql.append(f"{quoted} IN ({', '.join(['%s'] * len(whole))})")
+        params.extend(whole)
+    return " OR ".join(sql), params
+
+
+def _any_row(cursor, table: str, conditions: list[tuple[str, list]]) -> bool:
+    where = " OR ".join(f"({sql})" for sql, _ in conditions)
+    params = [param for _, column_params in conditions for param in column_params]
+    cursor.execute(
+        f"SELECT 1 FROM {connection.ops.quote_name(table)} WHERE {where} LIMIT 1",  # noqa: S608 - names from the catalogue, values bound
+        params,
+    )
+    return cursor.fetchone() is not None
 
 
 def scan_for(*, substrings: list[str], whole: list[str]) -> dict:
-    """Return {"clean": bool, "tables": n, "hits": [{"table", "column"}]}."""
-    substrings = [value.lower() for value in substrings if value]
-    whole = [value.lower() for value in whole if value]
+    """Return {"clean": bool, "tables": n, "hits": [{"table", "column"}]}.
+
+    Each table is read once with every column in one condition; only a table that matches is
+    searched again column by column, to name the columns in the result.
+    """
+    substrings = sorted({value.lower() for value in substrings if value})
+    whole = sorted({value.lower() for value in whole if value})
     columns_by_table = text_columns()
     hits = []
+    if not substrings and not whole:
+        return {"clean": True, "tables": len(columns_by_table), "hits": hits}
+
     with connection.cursor() as cursor:
         for table, columns in columns_by_table.items():
-            for column in columns:
-                sql, params = _conditions(column, substrings, whole)
-                if not sql:
-                    continue
-                cursor.execute(
-                    f"SELECT 1 FROM {connection.ops.quote_name(table)} "  # noqa: S608 - names from the catalogue, values bound
-                    f"WHERE {' OR '.join(sql)} LIMIT 1",
-                    params,
-                )
-                if cursor.fetchone():
-                    hits.append({"table": table, "column": column})
+            conditions = {column: _condition(column, substrings, whole) for column in columns}
+            if not _any_row(cursor, table, list(conditions.values())):
+                continue
+            hits.extend(
+                {"table": table, "column": column}
+                for column, condition in conditions.items()
+                if _any_row(cursor, table, [condition])
+            )
     return {"clean": not hits, "tables": len(columns_by_table), "hits": hits}

@@ -10,6 +10,8 @@ rewrite must go through the security-event app's audited redaction function inst
 UPDATE; it is the only write this provider makes.
 """
 
+import json
+
 from django.db.models import Q
 
 from apps.gdpr.registry import ORDER_SECURITY_EVENTS, Provider, Subject, register
@@ -54,10 +56,14 @@ class SecurityEventProvider(Provider):
 
     def erase(self, subject: Subject) -> dict:
         identifiers = {value.lower() for value in subject.identifiers}
-        rewritten = 0
-        for event in self._mentioning(subject).only("id", "details"):
-            details = _replace_identifiers(event.details, identifiers, subject.pseudonym)
-            if details != event.details:
-                SecurityEvent.objects.filter(pk=event.pk).update(details=details)
-                rewritten += 1
-        return {"pseudonymised": rewritten}
+        # Events of one kind carry the same details, so rows are rewritten in groups of equal
+        # values: one UPDATE per distinct value rather than one per event.
+        groups: dict[str, tuple[dict, list[int]]] = {}
+        for event_id, details in self._mentioning(subject).values_list("id", "details"):
+            replaced = _replace_identifiers(details, identifiers, subject.pseudonym)
+            if replaced != details:
+                key = json.dumps(replaced, sort_keys=True)
+                groups.setdefault(key, (replaced, []))[1].append(event_id)
+        for replaced, event_ids in groups.values():
+            SecurityEvent.objects.filter(pk__in=event_ids).update(details=replaced)
+        return {"pseudonymised": sum(len(ids) for _, ids in groups.values())}
