@@ -2,8 +2,8 @@
 
 One run measures both database sizes: first with 1,000 other subjects, then, after adding more,
 with 100,000. Each background subject has an account, an address, a partner record, a consent,
-a sent email, three security events and (with --sessions) a live session, so every provider and the verification
-scan have a realistic table to look through.
+a sent email, three security events and (with --sessions) a live session, so every provider
+and the verification scan have a realistic table to look through.
 
 Targets: export and erase each under 5 s, and large/small at most 1.3 for each (the work must
 scale with the subject, not with the tables). Run with
@@ -18,7 +18,7 @@ from datetime import timedelta
 
 os.environ.setdefault("GDPR_EXPORT_DIR", tempfile.mkdtemp(prefix="gdpr-bench-"))
 
-from _django import describe_database, throwaway_database  # noqa: E402
+from _django import describe_database, throwaway_database
 
 SUBJECT_ROWS = 10_000
 BATCH = 5_000

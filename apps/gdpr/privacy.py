@@ -8,6 +8,7 @@ is nothing of the subject to export or erase there; a result backend added later
 provider here.
 """
 
+from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
@@ -61,28 +62,39 @@ class SessionProvider(Provider):
 
     name = "sessions"
     order = ORDER_SESSIONS
-    models = ("sessions.Session",)
+    models = ("sessions.Session", "usersessions.UserSession")
 
-    def _sessions(self, subject: Subject):
-        # The user id is inside the signed session data, so every live session is decoded.
-        # TODO: replace the scan with a lookup once sessions are tracked per user by the
-        # account pages' session list.
+    def _session_keys(self, subject: Subject) -> list[str]:
         if subject.user_id is None:
             return []
+        if apps.is_installed("allauth.usersessions"):
+            # allauth keeps a row per session and user: a lookup by user, whatever the size of
+            # the session table.
+            from allauth.usersessions.models import UserSession
+
+            return list(
+                UserSession.objects.filter(user_id=subject.user_id).values_list(
+                    "session_key", flat=True
+                )
+            )
+        # Without that index the user id is only inside the signed session data, so every live
+        # session is decoded: this grows with the number of live sessions (docs/gdpr.md).
         wanted = str(subject.user_id)
         live = Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=2000)
-        return [s for s in live if s.get_decoded().get("_auth_user_id") == wanted]
+        return [s.session_key for s in live if s.get_decoded().get("_auth_user_id") == wanted]
 
     def export(self, subject: Subject) -> dict[str, list[dict]]:
-        return {
-            "sessions": [
-                {"expires_at": s.expire_date.isoformat()} for s in self._sessions(subject)
-            ]
-        }
+        keys = self._session_keys(subject)
+        live = Session.objects.filter(session_key__in=keys).order_by("expire_date")
+        return {"sessions": [{"expires_at": s.expire_date.isoformat()} for s in live]}
 
     def erase(self, subject: Subject) -> dict:
-        keys = [s.session_key for s in self._sessions(subject)]
+        keys = self._session_keys(subject)
         deleted, _ = Session.objects.filter(session_key__in=keys).delete()
+        if apps.is_installed("allauth.usersessions"):
+            from allauth.usersessions.models import UserSession
+
+            UserSession.objects.filter(user_id=subject.user_id).delete()
         return {"deleted": deleted}
 
 
