@@ -6,6 +6,8 @@ numbers are searched anywhere inside a value; names only as a whole value, becau
 inside free text matches unrelated words. The result names tables and columns, never values.
 """
 
+import time
+
 from django.db import connection
 
 from apps.gdpr.models import ErasureIdentifier
@@ -19,7 +21,8 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def text_columns() -> dict[str, list[str]]:
+def text_columns(*, shortest: int = 0) -> dict[str, list[str]]:
+    """Text and JSON columns per table, leaving out those too short to hold any identifier."""
     found = {}
     with connection.cursor() as cursor:
         for table in connection.introspection.get_table_list(cursor):
@@ -31,7 +34,8 @@ def text_columns() -> dict[str, list[str]]:
                     field_type = connection.introspection.get_field_type(column.type_code, column)
                 except KeyError:
                     continue
-                if field_type in TEXT_FIELD_TYPES:
+                too_short = column.display_size is not None and column.display_size < shortest
+                if field_type in TEXT_FIELD_TYPES and not too_short:
                     columns.append(column.name)
             if columns:
                 found[table.name] = columns
@@ -69,7 +73,9 @@ def scan_for(*, substrings: list[str], whole: list[str]) -> dict:
     """
     substrings = sorted({value.lower() for value in substrings if value})
     whole = sorted({value.lower() for value in whole if value})
-    columns_by_table = text_columns()
+    started = time.perf_counter()
+    shortest = min(len(value) for value in substrings + whole) if substrings or whole else 0
+    columns_by_table = text_columns(shortest=shortest)
     hits = []
     if not substrings and not whole:
         return {"clean": True, "tables": len(columns_by_table), "hits": hits}
@@ -84,4 +90,10 @@ def scan_for(*, substrings: list[str], whole: list[str]) -> dict:
                 for column, condition in conditions.items()
                 if _any_row(cursor, table, [condition])
             )
-    return {"clean": not hits, "tables": len(columns_by_table), "hits": hits}
+    return {
+        "clean": not hits,
+        "tables": len(columns_by_table),
+        "columns": sum(len(columns) for columns in columns_by_table.values()),
+        "seconds": round(time.perf_counter() - started, 3),
+        "hits": hits,
+    }
