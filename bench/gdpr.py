@@ -108,10 +108,10 @@ def make_subject(label: str):
                       details={"method": "password"})
         for _ in range(4_000)
     )  # fmt: skip
-    # Failed logins name the address typed: these rows must be rewritten to the pseudonym.
+    # Failed logins for the account, as the receiver writes them: by reference, not address.
     SecurityEvent.objects.bulk_create(
-        SecurityEvent(occurred_at=now, event_type="auth.login.failure",
-                      details={"identifier": person.email})
+        SecurityEvent(occurred_at=now, event_type="auth.login.failure", subject=ref,
+                      details={"identifier": ref})
         for _ in range(2_000)
     )  # fmt: skip
     OutboundEmail.objects.bulk_create(

@@ -14,6 +14,7 @@ from django.utils.module_loading import autodiscover_modules
 
 # Positions used by the built-in providers; a new provider picks a free number between them.
 ORDER_CONSENTS = 100
+ORDER_PROFILE = 150
 ORDER_PARTNER_RECORDS = 200
 ORDER_SESSIONS = 300
 ORDER_CREDENTIALS = 400  # MFA devices, social accounts, tokens

@@ -44,6 +44,7 @@ def _capture_identifiers(request: DataSubjectRequest, user, customers) -> None:
         for address in EmailAddress.objects.filter(user=user).values_list("email", flat=True):
             found.add(("email", address.lower()))
         customers = list(customers) + list(user.customer_records.all())
+        found |= _profile_identifiers(user)
     for customer in customers:
         if customer.email:
             found.add(("email", customer.email.lower()))
@@ -53,6 +54,23 @@ def _capture_identifiers(request: DataSubjectRequest, user, customers) -> None:
         [ErasureIdentifier(request=request, kind=kind, value=value) for kind, value in found],
         ignore_conflicts=True,
     )
+
+
+def _profile_identifiers(user) -> set[tuple[str, str]]:
+    """The name and phone of the profile: encrypted there, but they may sit in plain text
+    elsewhere (a partner's record, a free-text note), which is what the scan looks for."""
+    from apps.accounts.models import Profile
+
+    profile = Profile.objects.filter(user=user).first()
+    if profile is None:
+        return set()
+    found = set()
+    full_name = " ".join(part for part in (profile.first_name, profile.last_name) if part)
+    if full_name:
+        found.add(("name", full_name.lower()))
+    if profile.phone:
+        found.add(("phone", profile.phone.lower()))
+    return found
 
 
 def _enqueue(request: DataSubjectRequest) -> None:

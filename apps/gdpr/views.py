@@ -1,6 +1,5 @@
 """The subject's own privacy page: requests, the export download, consents."""
 
-from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -8,14 +7,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.accounts.stepup import require_recent_authentication
 from apps.gdpr import services
 from apps.gdpr.downloads import ExportUnavailable, claim_download
 from apps.gdpr.models import ConsentPurpose, ConsentRecord, DataSubjectRequest
 
-# Until the step-up module of the MFA work is on main, allauth's own re-authentication guards
-# the filing of requests.
-# TODO: switch to apps.accounts.stepup.require_recent_authentication once it is on main.
-sensitive = reauthentication_required
+# Filing a request and downloading an archive need a password or second factor given in the
+# last few minutes, so that an unattended signed-in browser cannot do either.
+sensitive = require_recent_authentication()
 
 
 def _own_requests(user):

@@ -1,16 +1,12 @@
 """Security events are kept for the security record, with only a pseudonym of the person.
 
-Events never name a person in their actor or subject: they hold "user:<id>", and once the
-account row is erased that reference points at nothing, which makes it a pseudonym. What may
-still name the person is free text inside ``details``, such as the identifier typed into a
-failed login. Those values are replaced by the pseudonym.
-
-TODO: when the event table becomes append-only (database triggers refusing UPDATE), this
-rewrite must go through the security-event app's audited redaction function instead of a plain
-UPDATE; it is the only write this provider makes.
+The event table is append-only (database triggers refuse UPDATE and DELETE), so this provider
+never writes. It does not need to: events name people only by reference ("user:<id>"), which
+becomes a pseudonym once the account row is erased, and the failed-login receiver writes the
+account's reference rather than the typed address whenever the address belongs to an account
+(apps/accounts/receivers.py). What remains possible is an address typed before the person had
+an account; the verification scan finds it and the request fails for staff to review.
 """
-
-import json
 
 from django.db.models import Q
 
@@ -19,51 +15,47 @@ from apps.gdpr.rows import rows
 from apps.siem.models import SecurityEvent
 
 
-def _replace_identifiers(value, identifiers: set[str], pseudonym: str):
-    if isinstance(value, dict):
-        return {k: _replace_identifiers(v, identifiers, pseudonym) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace_identifiers(item, identifiers, pseudonym) for item in value]
-    if isinstance(value, str):
-        lowered = value.lower()
-        for identifier in identifiers:
-            if identifier in lowered:
-                return pseudonym
-    return value
-
-
 @register
 class SecurityEventProvider(Provider):
     name = "security_events"
     order = ORDER_SECURITY_EVENTS
     models = ("siem.SecurityEvent",)
 
-    def _mentioning(self, subject: Subject):
-        mentions = Q()
-        for identifier in subject.emails + subject.phones:
-            mentions |= Q(details__icontains=identifier)
-        return SecurityEvent.objects.filter(mentions) if mentions else SecurityEvent.objects.none()
+    def _about(self, subject: Subject):
+        return SecurityEvent.objects.filter(
+            Q(actor=subject.pseudonym) | Q(subject=subject.pseudonym)
+        )
 
     def export(self, subject: Subject) -> dict[str, list[dict]]:
-        events = SecurityEvent.objects.filter(
-            Q(actor=subject.pseudonym) | Q(subject=subject.pseudonym)
-        ).order_by("occurred_at", "id")
         return {
             "security_events": rows(
-                events, "occurred_at", "event_type", "outcome", "ip", "user_agent", "details"
+                self._about(subject).order_by("occurred_at", "id"),
+                "occurred_at", "event_type", "outcome", "ip", "user_agent", "details",
             )
-        }
+        }  # fmt: skip
 
     def erase(self, subject: Subject) -> dict:
-        identifiers = {value.lower() for value in subject.identifiers}
-        # Events of one kind carry the same details, so rows are rewritten in groups of equal
-        # values: one UPDATE per distinct value rather than one per event.
-        groups: dict[str, tuple[dict, list[int]]] = {}
-        for event_id, details in self._mentioning(subject).values_list("id", "details"):
-            replaced = _replace_identifiers(details, identifiers, subject.pseudonym)
-            if replaced != details:
-                key = json.dumps(replaced, sort_keys=True)
-                groups.setdefault(key, (replaced, []))[1].append(event_id)
-        for replaced, event_ids in groups.values():
-            SecurityEvent.objects.filter(pk__in=event_ids).update(details=replaced)
-        return {"pseudonymised": sum(len(ids) for _, ids in groups.values())}
+        # Kept as they are: the count goes into the step log as evidence of what was kept.
+        return {"kept_with_pseudonym": self._about(subject).count()}
+
+
+@register
+class AccountLockProvider(Provider):
+    """Locks a playbook put on the account; incidents keep their record without the assignee."""
+
+    name = "account_locks"
+    order = ORDER_SECURITY_EVENTS - 10
+    models = ("siem.AccountLock", "siem.Incident")
+
+    def export(self, subject: Subject) -> dict[str, list[dict]]:
+        from apps.siem.models import AccountLock
+
+        locks = AccountLock.objects.filter(user_id=subject.user_id).order_by("id")
+        return {"account_locks": rows(locks, "until", "released_at")}
+
+    def erase(self, subject: Subject) -> dict:
+        from apps.siem.models import AccountLock, Incident
+
+        deleted, _ = AccountLock.objects.filter(user_id=subject.user_id).delete()
+        unassigned = Incident.objects.filter(assignee_id=subject.user_id).update(assignee=None)
+        return {"deleted": deleted, "unassigned": unassigned}

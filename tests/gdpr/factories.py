@@ -4,17 +4,21 @@ import secrets
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from oauth2_provider.models import AccessToken, Application
 
-from apps.accounts.models import User
+from apps.accounts.models import Profile, User
 from apps.api.models import TokenSession
 from apps.core.models import OutboundEmail
 from apps.gdpr.models import ConsentPurpose, ConsentRecord
 from apps.partners.models import Customer, Partner
+from apps.rbac.models import Role, RoleBinding
 from apps.siem.events import emit
 
 SECOND_ADDRESS = "erin.work@example.org"
@@ -44,8 +48,9 @@ def give_a_full_history(person, *, staff_member):
     OutboundEmail.objects.create(recipients=[person.email], subject="Welcome", body_text="")
 
     emit("auth.login.success", actor=person, details={"method": "password"})
-    emit("auth.login.failure", details={"identifier": person.email})
-    emit("auth.login.failure", details={"identifier": SECOND_ADDRESS.upper()})
+    # Failed logins through the real receiver, with the main and a secondary address.
+    user_login_failed.send(sender=__name__, credentials={"email": person.email})
+    user_login_failed.send(sender=__name__, credentials={"email": SECOND_ADDRESS.upper()})
 
     application = Application.objects.create(
         name="Erin's notebook", user=person, client_type="confidential",
@@ -58,6 +63,16 @@ def give_a_full_history(person, *, staff_member):
     TokenSession.objects.create(
         user=person, refresh_jti=secrets.token_hex(8), credential_hash="x", ip="127.0.0.1",
         user_agent="Erin's phone",
+    )  # fmt: skip
+
+    Profile.objects.create(user=person, first_name="Erin", last_name="Quillfeather",
+                           phone="+44 20 7946 0123", address="1 Quill Lane")  # fmt: skip
+    TOTPDevice.objects.create(user=person, name="phone", confirmed=True)
+    SocialAccount.objects.create(user=person, provider="github", uid="erin-gh",
+                                 extra_data={"email": person.email})  # fmt: skip
+    RoleBinding.objects.create(
+        role=Role.objects.create(name=f"reader-{person.pk}"), user=person, scope="*",
+        reason="test", granted_by=staff_member,
     )  # fmt: skip
 
     user_type = ContentType.objects.get_for_model(User)

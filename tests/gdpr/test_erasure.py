@@ -2,17 +2,20 @@
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from oauth2_provider.models import AccessToken, Application
 
-from apps.accounts.models import User
+from apps.accounts.models import Profile, User
 from apps.api.models import TokenSession
 from apps.core.models import OutboundEmail
 from apps.gdpr import registry, services
 from apps.gdpr.models import ConsentRecord, DataSubjectRequest, ErasureIdentifier
 from apps.partners.models import Customer
+from apps.rbac.models import RoleBinding
 from apps.siem.models import SecurityEvent
 from tests.gdpr.conftest import wait_until
 from tests.gdpr.factories import DISPLAY_NAME, SECOND_ADDRESS, give_a_full_history
@@ -59,6 +62,10 @@ def test_erasure_leaves_only_pseudonymous_events_and_a_clean_scan(
     assert not AccessToken.objects.filter(user_id=erin_id).exists()
     assert not Application.objects.filter(user_id=erin_id).exists()
     assert not TokenSession.objects.filter(user_id=erin_id).exists()
+    assert not Profile.objects.filter(user_id=erin_id).exists()
+    assert not TOTPDevice.objects.filter(user_id=erin_id).exists()
+    assert not SocialAccount.objects.filter(user_id=erin_id).exists()
+    assert not RoleBinding.objects.filter(user_id=erin_id).exists()
     about_erin = LogEntry.objects.filter(object_id=str(erin_id))
     assert set(about_erin.values_list("object_repr", flat=True)) == {pseudonym}
     customer = Customer.objects.get(reference=f"acme-{erin_id}")
@@ -68,7 +75,9 @@ def test_erasure_leaves_only_pseudonymous_events_and_a_clean_scan(
     # Events stay for the security record, carrying only the pseudonym.
     assert SecurityEvent.objects.filter(subject=pseudonym).count() >= events_before
     failures = SecurityEvent.objects.filter(event_type="auth.login.failure")
+    assert failures.count() == 2
     assert {event.details["identifier"] for event in failures} == {pseudonym}
+    assert {event.subject for event in failures} == {pseudonym}
     assert not SecurityEvent.objects.filter(details__icontains=SECOND_ADDRESS).exists()
 
     # The identifiers kept for the scan are gone; the confirmation went to the old address.

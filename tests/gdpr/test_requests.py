@@ -11,7 +11,7 @@ from apps.gdpr import services
 from apps.gdpr.models import ConsentPurpose, ConsentRecord, DataSubjectRequest, ErasureIdentifier
 from apps.siem.models import SecurityEvent
 from tests.gdpr.conftest import log_in_and_reauthenticate
-from tests.support import STRONG_PASSWORD
+from tests.support import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -86,14 +86,24 @@ def test_a_rejection_needs_a_reason_and_drops_the_kept_identifiers(erin, privacy
         services.approve_request(request, by=privacy_officer)
 
 
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Ids handed to the request task, recorded instead of sent to a broker."""
+    from apps.gdpr.tasks import run_request
+
+    sent = []
+    monkeypatch.setattr(run_request, "delay", sent.append)
+    return sent
+
+
 def test_an_approved_erasure_can_be_cancelled_during_its_grace_period(
-    erin, privacy_officer, settings, django_capture_on_commit_callbacks
+    erin, privacy_officer, settings, django_capture_on_commit_callbacks, enqueued
 ):
     settings.GDPR_ERASURE_GRACE_SECONDS = 3600
     request = services.file_request(kind="erasure", subject=erin, channel="user", by=erin)
-    with django_capture_on_commit_callbacks() as queued:
+    with django_capture_on_commit_callbacks(execute=True):
         services.approve_request(request, by=privacy_officer)
-    assert queued == [], "nothing runs before the grace period ends"
+    assert enqueued == [], "nothing runs before the grace period ends"
     assert services.release_scheduled_requests() == 0
 
     services.cancel_request(request, by=erin)
@@ -120,7 +130,8 @@ def test_the_privacy_page_needs_a_signed_in_user(client):
 
 
 def test_filing_a_request_asks_for_the_password_again(client, erin):
-    client.post(reverse("account_login"), {"login": erin.email, "password": STRONG_PASSWORD})
+    # A session with no recent proof of identity: signed in long enough ago.
+    client.force_login(erin)
 
     response = client.post(reverse("privacy_file_request"), {"kind": "erasure"})
 
@@ -181,7 +192,7 @@ def test_the_admin_queue_lists_by_due_date_and_marks_overdue(client, erin, custo
     late = services.file_request(kind="erasure", subject=erin, channel="user", by=erin)
     fresh = services.file_request(kind="erasure", subject=customer, channel="user", by=customer)
     DataSubjectRequest.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(days=1))
-    client.force_login(officer)
+    force_login_verified(client, officer)
 
     page = client.get(reverse("admin:gdpr_datasubjectrequest_changelist")).content.decode()
 
@@ -190,14 +201,16 @@ def test_the_admin_queue_lists_by_due_date_and_marks_overdue(client, erin, custo
     assert fresh.pk
 
 
-def test_staff_approve_from_the_admin_queue(client, erin, django_capture_on_commit_callbacks):
+def test_staff_approve_from_the_admin_queue(
+    client, erin, django_capture_on_commit_callbacks, enqueued
+):
     from tests.conftest import make_person
 
     officer = make_person("root.officer@example.com", is_staff=True, is_superuser=True)
     request = services.file_request(kind="erasure", subject=erin, channel="user", by=erin)
-    client.force_login(officer)
+    force_login_verified(client, officer)
 
-    with django_capture_on_commit_callbacks() as queued:
+    with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("admin:gdpr_datasubjectrequest_changelist"),
             {"action": "approve", "_selected_action": [request.pk]},
@@ -206,4 +219,4 @@ def test_staff_approve_from_the_admin_queue(client, erin, django_capture_on_comm
     request.refresh_from_db()
     assert request.state == State.SCHEDULED
     assert request.decided_by_ref == f"user:{officer.pk}"
-    assert len(queued) == 1, "the erasure task is enqueued after commit"
+    assert enqueued == [request.pk], "the erasure task is enqueued after commit"
