@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from config.celery import app as celery_app
 from tests.conftest import REPO_ROOT, WORKER_READY_TIMEOUT, Mailbox, make_person
-from tests.support import STRONG_PASSWORD
+from tests.support import STRONG_PASSWORD, force_login_verified
 
 
 @pytest.fixture
@@ -153,10 +153,8 @@ def wait_until(condition, *, timeout=30.0, interval=0.1, message="condition"):
 
 
 def log_in_and_reauthenticate(client, person):
-    """Sign in and confirm the password again, as the download's re-authentication asks."""
-    response = client.post(
-        reverse("account_login"), {"login": person.email, "password": STRONG_PASSWORD}
-    )
-    assert response.status_code == 302
+    """Sign in (second factor passed, as the login stage leaves it) and confirm the password
+    again, which is the proof the privacy page's step-up asks for."""
+    force_login_verified(client, person)
     response = client.post(reverse("account_reauthenticate"), {"password": STRONG_PASSWORD})
     assert response.status_code == 302

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from allauth.usersessions.models import UserSession
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.contenttypes.models import ContentType
@@ -33,6 +34,10 @@ def give_a_full_history(person, *, staff_member):
         session = SessionStore()
         session["_auth_user_id"] = str(person.pk)
         session.create()
+        # As allauth's session middleware records every signed-in session.
+        UserSession.objects.create(
+            user=person, session_key=session.session_key, ip="127.0.0.1", user_agent="Firefox"
+        )
 
     purpose, _ = ConsentPurpose.objects.get_or_create(
         slug="newsletter", version=1, defaults={"title": "Newsletter", "description": "News"}
