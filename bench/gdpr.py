@@ -152,6 +152,14 @@ def run(kind: str, person) -> float:
         raise RuntimeError(
             f"{kind} ended {request.state}: {request.failure} {request.scan_result}"
         )
+    slowest = sorted(
+        ((step.finished_at - step.started_at).total_seconds(), step.provider)
+        for step in request.steps.all()
+    )[-3:]
+    parts = ", ".join(f"{name} {seconds:.2f} s" for seconds, name in reversed(slowest))
+    scan = request.scan_result.get("seconds")
+    scanned = f"; scan {scan:.2f} s" if scan is not None else ""
+    print(f"  {kind}: {elapsed:.2f} s (slowest steps: {parts}{scanned})")
     return elapsed
 
 
