@@ -10,9 +10,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from apps.api.permissions import is_machine_client, token_scopes
 from apps.gdpr import services
 from apps.gdpr.models import DataSubjectRequest
 from apps.partners import access
+from apps.partners.models import Customer
+from apps.rbac.services import restrict
 
 REQUESTS_SCOPE = "privacy:requests"
 CONSENTS_SCOPE = "privacy:consents"
@@ -45,7 +48,16 @@ class PrivacyScopes(permissions.BasePermission):
 
     def has_permission(self, request, view):
         needed = CONSENTS_SCOPE if getattr(view, "action", None) == "consents" else REQUESTS_SCOPE
-        return access.may(request, needed)
+        # Guard: only a partner's machine client files requests for customers.
+        if not is_machine_client(request) or getattr(request, "partner", None) is None:
+            return False
+        return needed in token_scopes(request)
+
+
+def partner_customers(request):
+    """The caller's own customers that access control lets it read."""
+    own = Customer.objects.filter(partner=request.partner)
+    return restrict(own, request.user, "read")
 
 
 @extend_schema_view(
@@ -72,7 +84,7 @@ class RequestViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer = (
-            access.visible_customers(request)
+            partner_customers(request)
             .select_related("owner")
             .filter(pk=serializer.validated_data["customer"])
             .first()
@@ -99,7 +111,7 @@ class RequestViewSet(
     )
     @action(detail=False, methods=["get"], url_path=r"consents/(?P<customer_id>\d+)")
     def consents(self, request, customer_id=None):
-        customer = access.visible_customers(request).filter(pk=customer_id).first()
+        customer = partner_customers(request).filter(pk=customer_id).first()
         if customer is None:
             raise NotFound
         if customer.owner_id is None:
