@@ -1,6 +1,7 @@
 """Personal data of the accounts app: account, addresses, profile, second factors, social."""
 
 from allauth.account.models import EmailAddress
+from django.apps import apps
 
 from apps.accounts.models import User
 from apps.gdpr.registry import (
@@ -92,6 +93,8 @@ class SecondFactorProvider(Provider):
         "accounts.SecondFactorFailure",
         "accounts.SecondFactorLock",
         "otp_totp.TOTPDevice",
+        "django_otp_webauthn.WebAuthnCredential",
+        "django_otp_webauthn.WebAuthnUserHandle",
     )
 
     def _device_models(self):
@@ -99,7 +102,12 @@ class SecondFactorProvider(Provider):
 
         from apps.accounts.models import BackupCodeDevice
 
-        return [TOTPDevice, BackupCodeDevice]
+        devices = [TOTPDevice, BackupCodeDevice]
+        if apps.is_installed("django_otp_webauthn"):
+            from django_otp_webauthn.models import WebAuthnCredential
+
+            devices.append(WebAuthnCredential)
+        return devices
 
     def export(self, subject: Subject) -> dict[str, list[dict]]:
         devices = []
@@ -116,7 +124,12 @@ class SecondFactorProvider(Provider):
 
         deleted = 0
         # Backup codes cascade with their device; secrets go with the rows.
-        for model in [*self._device_models(), SecondFactorFailure, SecondFactorLock]:
+        extra = []
+        if apps.is_installed("django_otp_webauthn"):
+            from django_otp_webauthn.models import WebAuthnUserHandle
+
+            extra.append(WebAuthnUserHandle)
+        for model in [*self._device_models(), SecondFactorFailure, SecondFactorLock, *extra]:
             count, _ = model.objects.filter(user_id=subject.user_id).delete()
             deleted += count
         return {"deleted": deleted}
