@@ -52,7 +52,7 @@ def claim_request(request_id: int, *, token: str) -> DataSubjectRequest | None:
     )
     if not claimed:
         return None
-    return DataSubjectRequest.objects.get(pk=request_id)
+    return DataSubjectRequest.objects.filter(pk=request_id).first()
 
 
 def subject_of(request: DataSubjectRequest) -> Subject:

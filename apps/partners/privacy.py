@@ -33,7 +33,13 @@ class CustomerProvider(Provider):
     def erase(self, subject: Subject) -> dict:
         # Customer ids come from the request, so a second run still finds the records it
         # already pseudonymised and writes the same values again.
-        updated = _records(subject).update(
-            display_name=f"erased {subject.pseudonym}", email="", owner=None
-        )
+        # Row by row: the name and email are encrypted fields bound to their row, which
+        # QuerySet.update() cannot write.
+        updated = 0
+        for record in _records(subject):
+            record.display_name = f"erased {subject.pseudonym}"
+            record.email = ""
+            record.owner = None
+            record.save(update_fields=["display_name", "email", "owner"])
+            updated += 1
         return {"pseudonymised": updated}
