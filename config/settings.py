@@ -528,6 +528,9 @@ OAUTH2_SCOPES.update(
         "customers:write": "Create and change your customers",
         "events:write": "Send security events",
         "authz:check": "Check permissions",
+        # Data-subject requests (apps.gdpr): file and follow them, read consents.
+        "privacy:requests": "File and follow data-subject requests for your customers",
+        "privacy:consents": "Read your customers' consents",
     }
 )
 # Filtered per application by the scopes backend: a partner's client gets customers:read, an
@@ -626,3 +629,33 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60,
     },
 }
+
+# --- Data-subject requests (apps.gdpr) ---------------------------------------------------
+
+# Finished exports wait here for their one download; never under a publicly served folder.
+GDPR_EXPORT_DIR = env_str("GDPR_EXPORT_DIR") or str(VAR_DIR / "private" / "exports")
+# Time in which the subject may still cancel an approved erasure; 0 runs it at once.
+GDPR_ERASURE_GRACE_SECONDS = env_int("GDPR_ERASURE_GRACE_SECONDS", 0, minimum=0)
+# Runs of one request (crashes included) before it is marked failed and staff are alerted.
+GDPR_MAX_ATTEMPTS = env_int("GDPR_MAX_ATTEMPTS", 5, minimum=1)
+GDPR_RETRY_BACKOFF_SECONDS = env_int("GDPR_RETRY_BACKOFF_SECONDS", 30, minimum=0)
+# A running request whose task has not been seen for this long may be taken over by another.
+GDPR_CLAIM_TIMEOUT_SECONDS = env_int("GDPR_CLAIM_TIMEOUT_SECONDS", 3600, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "gdpr-flag-overdue": {"task": "apps.gdpr.tasks.flag_overdue_requests", "schedule": 3600},
+    "gdpr-release-scheduled": {
+        "task": "apps.gdpr.tasks.release_scheduled_requests",
+        "schedule": 300,
+    },
+    "gdpr-purge-exports": {"task": "apps.gdpr.tasks.purge_exports", "schedule": 3600},
+}
+# A broker visibility timeout shorter than Redis's one hour, for fault tests that expect an
+# unacknowledged task back within seconds; the sweep that restores such tasks then runs every
+# second instead of every 100.
+if _visibility := env_int("CELERY_VISIBILITY_TIMEOUT", 0, minimum=0):
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "visibility_timeout": _visibility,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }

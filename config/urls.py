@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.accounts.mfa.urls")),
+    path("", include("apps.gdpr.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Partner API, its schema and its docs (assets served locally by the sidecar package).

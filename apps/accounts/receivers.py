@@ -42,7 +42,29 @@ def record_login_failure(sender, credentials, request=None, **kwargs):
     # Django has already masked the password in `credentials`; only the identifier is kept,
     # folded the same way the login itself folds it, so counting and reading agree.
     identifier = normalize_email(credentials.get("email") or credentials.get("username") or "")
-    emit("auth.login.failure", details={"identifier": identifier})
+    # Events are append-only, so an address written into one could never be erased. When the
+    # identifier is an account's address, the event names the account's reference instead (the
+    # pseudonym erasure leaves behind); only identifiers of no account are kept as typed.
+    owner = _account_of(identifier)
+    if owner is not None:
+        emit("auth.login.failure", subject=owner, details={"identifier": owner})
+    else:
+        emit("auth.login.failure", details={"identifier": identifier})
+
+
+def _account_of(identifier: str) -> str | None:
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    if not identifier:
+        return None
+    user_id = (
+        EmailAddress.objects.filter(email__iexact=identifier)
+        .values_list("user_id", flat=True)
+        .first()
+        or get_user_model().objects.filter(email=identifier).values_list("pk", flat=True).first()
+    )
+    return f"user:{user_id}" if user_id else None
 
 
 @receiver(auth_signals.user_logged_out)

@@ -25,9 +25,12 @@ def end_sessions_on_second_factor_change(sender, instance, created=True, **kwarg
     from django_otp.models import Device
 
     # Devices are saved on every use (counters, last step); only adding or removing one is a
-    # change of the second factor.
+    # change of the second factor. The type is checked first: this hears every model's saves
+    # and deletes, and reading `user` of any other row would cost a query per row.
+    if not isinstance(instance, Device) or not created:
+        return
     user = getattr(instance, "user", None)
-    if isinstance(instance, Device) and created and user is not None:
+    if user is not None:
         end_token_sessions_of(user, reason=TokenSession.EndReason.SECOND_FACTOR_CHANGED)
 
 

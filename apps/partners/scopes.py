@@ -5,6 +5,8 @@ from oauth2_provider.scopes import SettingsScopes
 # The scopes of the partner API; only applications registered for a partner may hold them.
 PARTNER_SCOPES = frozenset(
     {"customers:read", "customers:personal", "customers:write", "events:write", "authz:check"}
+    # Data-subject requests and consents (apps.gdpr).
+    | {"privacy:requests", "privacy:consents"}
 )
 # The card vault's scopes (apps.pci): tokenise, list, delete and reveal a partner's cards.
 PARTNER_SCOPES |= {"cards:tokenize", "cards:read", "cards:delete", "cards:detokenize"}

@@ -65,6 +65,16 @@ def test_failures_spread_over_spellings_share_one_counter(client, alice):
 def test_a_failed_login_records_the_identifier_as_the_login_folds_it(client, alice):
     log_in(client, "  ALICE@Example.COM ", WRONG_PASSWORD)
 
+    # Any spelling of an account's address is recorded as the account's reference, never the
+    # address itself: security events are append-only, and erasure must leave no address there.
     failure = SecurityEvent.objects.get(event_type="auth.login.failure")
-    assert failure.details == {"identifier": "alice@example.com"}
+    assert failure.details == {"identifier": f"user:{alice.pk}"}
+    assert failure.subject == f"user:{alice.pk}"
     assert WRONG_PASSWORD not in str(failure.details)
+
+
+def test_a_failed_login_for_no_account_records_the_identifier_as_the_login_folds_it(client):
+    log_in(client, "  NOBODY@Example.COM ", WRONG_PASSWORD)
+
+    failure = SecurityEvent.objects.get(event_type="auth.login.failure")
+    assert failure.details == {"identifier": "nobody@example.com"}

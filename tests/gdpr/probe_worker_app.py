@@ -1,0 +1,19 @@
+"""The test worker's Celery app plus the probe providers (only where GDPR_PROBE_DIR is set)."""
+
+from celery.signals import worker_process_init, worker_ready
+
+from tests.gdpr import probes
+from tests.worker_app import app
+
+__all__ = ["app"]
+
+
+@worker_ready.connect
+def _install_in_main_process(**kwargs):
+    probes.install()
+
+
+@worker_process_init.connect
+def _install_in_pool_process(**kwargs):
+    # Pool processes are forked before the ready signal; each registers for itself.
+    probes.install()
