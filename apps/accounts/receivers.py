@@ -7,7 +7,6 @@ The signals fire inside the request that made the change, and every request is o
 from allauth.account import signals as account_signals
 from allauth.account.authentication import get_authentication_records
 from allauth.socialaccount import signals as social_signals
-from allauth.usersessions.models import UserSession
 from django.contrib import messages
 from django.contrib.auth import signals as auth_signals
 from django.dispatch import receiver
@@ -18,18 +17,6 @@ from apps.siem.events import Outcome, Severity, emit, register_event_type
 register_event_type("auth.social.linked", Severity.LOW, Outcome.SUCCESS)
 register_event_type("auth.social.unlinked", Severity.LOW, Outcome.SUCCESS)
 register_event_type("auth.social.link_refused", Severity.MEDIUM, Outcome.FAILURE)
-
-
-@receiver(auth_signals.user_logged_in)
-def track_web_session(sender, request, user, **kwargs):
-    """List every signed-in session under its user, however the login happened.
-
-    allauth lists the sessions of its own logins; Django's login() is also used directly (staff
-    tools, tests), and a session missing from the list could not be ended by a playbook.
-    """
-    session = getattr(request, "session", None)
-    if session is not None and request is not None and hasattr(request, "META"):
-        UserSession.objects.create_from_request(request, user=user, session=session)
 
 
 @receiver(auth_signals.user_logged_in)

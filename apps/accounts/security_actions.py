@@ -17,9 +17,9 @@ logger = logging.getLogger(__name__)
 
 def end_sessions_and_tokens(user, *, actor) -> int:
     """Sign the user out everywhere: web sessions, OAuth2 tokens and JWT refresh tokens."""
-    # Every signed-in web session is listed per user (see receivers.track_web_session), so this
-    # touches the user's own sessions only, whatever the session store and however many other
-    # people are signed in.
+    # allauth lists every signed-in web session under its user (at login, and on each request
+    # while activity is tracked), so this touches the user's own sessions only, whatever the
+    # session store and however many other people are signed in.
     ended = 0
     for web_session in UserSession.objects.filter(user=user):
         web_session.end()
