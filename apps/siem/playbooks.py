@@ -14,6 +14,7 @@ import time
 import urllib.request
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -98,6 +99,11 @@ def _targeted_user_ids(events) -> set[int]:
     if identifiers:
         ids |= set(
             get_user_model().objects.filter(email__in=identifiers).values_list("pk", flat=True)
+        )
+        # Any address of an account logs it in and drains its failure counter (see the account
+        # adapter), so an attack typed as a second address is aimed at the same account.
+        ids |= set(
+            EmailAddress.objects.filter(email__in=identifiers).values_list("user_id", flat=True)
         )
     return ids
 

@@ -57,6 +57,23 @@ def test_an_authenticator_reading_the_shown_uri_produces_codes_the_portal_accept
     assert SecurityEvent.objects.filter(event_type="auth.mfa.enabled").count() == 1
 
 
+def test_a_password_session_older_than_the_authenticator_cannot_replace_it(client, tessa):
+    # Someone who knows Tessa's password signed in just before she set up her app; that
+    # session must not swap her authenticator for their own with the password alone.
+    assert submit_password(client, "tessa@example.com").status_code == 302
+    tessas_app = give_totp(tessa)
+
+    page = client.get(reverse("mfa_totp_enrol"))
+
+    assert page.status_code == 302
+    assert page.url.startswith(reverse("mfa_reauthenticate"))
+    intruders_device = services.start_totp_enrolment(user=tessa)
+    intruders_app = pyotp.parse_uri(intruders_device.config_url)
+    client.post(reverse("mfa_totp_enrol"), {"code": intruders_app.now()})
+    confirmed = TOTPDevice.objects.get(user=tessa, confirmed=True)
+    assert pyotp.parse_uri(confirmed.config_url).secret == tessas_app.secret
+
+
 def test_the_enrolment_page_shows_rfc_6238_parameters_and_a_qr_code(client, customer):
     client.force_login(customer)
 

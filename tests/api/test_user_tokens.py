@@ -137,6 +137,26 @@ def test_adding_a_second_factor_ends_the_token_sessions(customer, casey_tokens):
     assert TokenSession.objects.get().end_reason == TokenSession.EndReason.SECOND_FACTOR_CHANGED
 
 
+def test_tokens_got_while_an_authenticator_awaits_its_first_code_end_when_it_is_confirmed(
+    customer,
+):
+    # The enrolment page creates the device unconfirmed; a password-only token got before
+    # Casey types her first code must not outlive the authenticator becoming active.
+    import pyotp
+
+    from apps.accounts.mfa import services
+
+    device = services.start_totp_enrolment(user=customer)
+    tokens = password_login(customer.email).json()
+
+    services.confirm_totp_enrolment(
+        user=customer, device=device, code=pyotp.parse_uri(device.config_url).now()
+    )
+
+    assert api_as(tokens["access"]).get("/api/v1/me/").status_code == 401
+    assert refresh(tokens["refresh"]).status_code == 401
+
+
 def test_the_playbook_action_that_signs_a_user_out_ends_token_sessions(customer, casey_tokens):
     from apps.accounts.security_actions import end_sessions_and_tokens
 

@@ -276,3 +276,14 @@ def test_a_partner_client_detokenises_only_with_the_scope(acme_billing):
     assert allowed.status_code == 200
     assert allowed.json()["number"] == cards.AMEX
     assert failed_access_reasons() == ["scope_missing"]
+
+
+@pytest.mark.parametrize("token", ["tok_\x00", "%00", "4111\x001111", "tok_" + "a" * 5000])
+def test_a_card_address_no_token_could_have_is_not_found_never_an_error(customer, token):
+    # PostgreSQL refuses NUL bytes in a query; such an address must never reach the database.
+    api = api_as(customer)
+
+    assert api.get(f"{CARDS}{token}/").status_code == 404
+    assert api.delete(f"{CARDS}{token}/").status_code == 404
+    detokenize = api.post(f"{CARDS}{token}/detokenize/", {"purpose": "chargeback"}, format="json")
+    assert detokenize.status_code == 404

@@ -130,3 +130,11 @@ def test_deleting_a_card_in_the_admin_goes_through_the_service(client, customer,
     assert not CardToken.objects.exists()
     event = SecurityEvent.objects.get(details__action="card.deleted")
     assert event.actor == f"user:{vault_admin.pk}"
+
+
+def test_removing_a_card_by_an_address_no_token_could_have_is_not_found(client, customer):
+    client.force_login(customer)
+
+    response = client.post("/account/cards/tok_\x00/delete/")
+
+    assert response.status_code == 404

@@ -100,12 +100,14 @@ def security(request):
 def enrol_totp(request):
     """Set up an authenticator app: scan or type the secret, then prove it with a code."""
     if services.has_second_factor(request.user):
-        # Replacing a working factor is a sensitive change; a first one protects more.
+        # Replacing a working factor is a sensitive change; a first one protects more. The
+        # proof must be the factor itself: a password session opened before the authenticator
+        # existed would otherwise swap it for one of its own.
         return _enrol_totp_with_step_up(request)
     return _enrol_totp(request)
 
 
-@require_recent_authentication()
+@require_recent_authentication(second_factor=True)
 def _enrol_totp_with_step_up(request):
     return _enrol_totp(request)
 
