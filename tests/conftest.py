@@ -2,6 +2,7 @@
 
 import contextlib
 import email
+import json
 import logging
 import os
 import socket
@@ -136,6 +137,38 @@ def mail_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("mail")
 
 
+_running_workers = []
+WORKER_DRAIN_TIMEOUT = 20
+
+
+def _broker_backlog(client) -> int:
+    """Messages of this session's queue still waiting, or taken but not yet acknowledged."""
+    waiting = sum(client.llen(key) for key in client.scan_iter(f"{TEST_QUEUE}*"))
+    # Kombu keeps each unacknowledged message as [payload, exchange, routing key]; messages of
+    # other queues (a fault test's own worker, say) are not this worker's business.
+    in_flight = sum(json.loads(entry)[2] == TEST_QUEUE for entry in client.hvals("unacked") or [])
+    return waiting + in_flight
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Let the worker finish what a test queued before the database is emptied for the next.
+
+    Runs before fixture finalizers: otherwise the worker's transactions (detection, sealing,
+    mail) race the test database's TRUNCATE, which PostgreSQL may resolve as a deadlock.
+    """
+    url = celery_app.conf.broker_url or ""
+    if _running_workers and url.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + WORKER_DRAIN_TIMEOUT
+        while _broker_backlog(client) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client.close()
+    yield
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, mail_dir, tmp_path_factory):
     """A separate `celery worker` process bound to the test database and this session's queue.
@@ -186,7 +219,9 @@ def celery_worker(django_db_setup, django_db_blocker, mail_dir, tmp_path_factory
             pytest.fail(f"Celery worker did not start:\n{log_path.read_text()[-4000:]}")
         time.sleep(0.2)
 
+    _running_workers.append(process)
     yield WorkerHandle(process, log_path)
+    _running_workers.remove(process)
 
     process.terminate()
     try:
