@@ -35,5 +35,9 @@ format: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/login.py
-	$(PY) bench/api.py
+	$(PY) bench/authz.py
 	$(PY) bench/crypto.py
+	$(PY) bench/api.py
+	$(PY) bench/pci.py
+	$(PY) bench/siem.py
+	$(PY) bench/gdpr.py
