@@ -84,7 +84,8 @@ def start_worker(concurrency: int):
     if db.get("PASSWORD"):
         url = url.replace("@", f":{db['PASSWORD']}@", 1)
     env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_DEFAULT_QUEUE": QUEUE}
-    log = open(REPO / "var" / "bench-siem-worker.log", "wb")  # noqa: SIM115 - lives with the worker
+    # The log file lives as long as the worker, not a with-block.
+    log = open(REPO / "var" / "bench-siem-worker.log", "wb")  # noqa: SIM115
     return subprocess.Popen(  # noqa: S603 - our own worker
         [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "--loglevel=WARNING",
          f"--concurrency={concurrency}", "--without-heartbeat", "--without-mingle",

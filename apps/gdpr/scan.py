@@ -58,10 +58,9 @@ def _condition(column: str, substrings: list[str], whole: list[str]) -> tuple[st
 def _any_row(cursor, table: str, conditions: list[tuple[str, list]]) -> bool:
     where = " OR ".join(f"({sql})" for sql, _ in conditions)
     params = [param for _, column_params in conditions for param in column_params]
-    cursor.execute(
-        f"SELECT 1 FROM {connection.ops.quote_name(table)} WHERE {where} LIMIT 1",  # noqa: S608 - names from the catalogue, values bound
-        params,
-    )
+    # Table and column names come from the database's own catalogue; values are bound.
+    table_name = connection.ops.quote_name(table)
+    cursor.execute(f"SELECT 1 FROM {table_name} WHERE {where} LIMIT 1", params)  # noqa: S608
     return cursor.fetchone() is not None
 
 

@@ -257,8 +257,8 @@ def post_webhook(incident: Incident, *, delivery_id: int) -> None:
             SIGNATURE_HEADER: sign_webhook(body, timestamp, settings.SIEM_ALERT_WEBHOOK_SECRET),
         },
     )
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
-        response.read()
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as reply:  # noqa: S310
+        reply.read()
 
 
 PERFORMERS = {

@@ -127,7 +127,8 @@ def test_an_oidc_signing_key_that_is_not_a_strong_rsa_key_is_refused():
     weak_keys = {
         "not a key": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----",
         "elliptic": private_key_pem(ec.generate_private_key(ec.SECP256R1())),
-        "short": private_key_pem(rsa.generate_private_key(public_exponent=65537, key_size=1024)),  # noqa: S505 - the weak key under test
+        # The weak key under test.
+        "short": private_key_pem(rsa.generate_private_key(65537, key_size=1024)),  # noqa: S505
     }
     for name, pem in weak_keys.items():
         result = run_manage("check", env={**PRODUCTION_ENV, "OIDC_RSA_PRIVATE_KEY": pem})

@@ -161,8 +161,9 @@ def _write_batch(model, fields, rows) -> None:
         params = [list(column) for column in columns]
     else:
         placeholder = "(" + ", ".join(f"CAST(%s AS {db_type})" for db_type in types) + ")"
+        values = ", ".join([placeholder] * len(rows))
         sql = (
-            f"WITH v ({', '.join(names)}) AS (VALUES {', '.join([placeholder] * len(rows))}) "  # noqa: S608
+            f"WITH v ({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608
             f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{pk_column} = v.pk"
         )
         params = [value for row in rows for value in row]
