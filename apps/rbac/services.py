@@ -236,33 +236,32 @@ def _auth_permission(obj, action) -> AuthPermission:
 
 def grant_object_permission(obj, action, *, user=None, group=None, granted_by, reason) -> None:
     """Let one user or group do ``action`` on this one object."""
-    reason = _require_reason(reason)
-    if (user is None) == (group is None):
-        raise ValidationError("An object grant goes to exactly one user or one group.")
-    permission = _auth_permission(obj, action)
-    assign_perm(permission, user or group, obj)
-    _bump_for(user, group)
-    declaration = registry.for_model(type(obj))
-    emit(
-        events.GRANT_CREATED,
-        actor=granted_by,
-        subject=f"user:{user.pk}" if user else f"group:{group.pk}",
-        details={"resource": declaration.resource, "action": action, "object": str(obj.pk),
-                 "reason": reason},
+    _change_object_grant(
+        assign_perm, events.GRANT_CREATED, obj, action,
+        user=user, group=group, actor=granted_by, reason=reason,
     )  # fmt: skip
 
 
 def revoke_object_permission(obj, action, *, user=None, group=None, revoked_by, reason) -> None:
+    """Take back what grant_object_permission() gave."""
+    _change_object_grant(
+        remove_perm, events.GRANT_REVOKED, obj, action,
+        user=user, group=group, actor=revoked_by, reason=reason,
+    )  # fmt: skip
+
+
+def _change_object_grant(change, event_type, obj, action, *, user, group, actor, reason) -> None:
+    """Apply ``change`` (guardian's assign or remove) and record it: the one path for both."""
     reason = _require_reason(reason)
     if (user is None) == (group is None):
         raise ValidationError("An object grant belongs to exactly one user or one group.")
-    permission = _auth_permission(obj, action)
-    remove_perm(permission, user or group, obj)
+    change(_auth_permission(obj, action), user or group, obj)
     _bump_for(user, group)
+
     declaration = registry.for_model(type(obj))
     emit(
-        events.GRANT_REVOKED,
-        actor=revoked_by,
+        event_type,
+        actor=actor,
         subject=f"user:{user.pk}" if user else f"group:{group.pk}",
         details={"resource": declaration.resource, "action": action, "object": str(obj.pk),
                  "reason": reason},
