@@ -208,6 +208,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcast (remote control) messages, which would otherwise land in ./control.
         "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
+        # A worker takes one message at a time (prefetch 1, late acknowledgement) and, on this
+        # transport, looks for the next only after a poll: at kombu's default of one second it
+        # would run at most one task a second, so a burst of security events would hold up an
+        # account email for minutes. A tenth of a second is a directory listing, nothing more.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "portal")
 CELERY_TASK_SERIALIZER = "json"
