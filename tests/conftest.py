@@ -185,6 +185,20 @@ def pytest_runtest_teardown(item, nextitem):
     yield
 
 
+def database_url_for_subprocesses() -> str:
+    """The test database as a URL, for a server or worker process started by a test."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    database_url = (
+        f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+    if db.get("PASSWORD"):
+        database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
+    return database_url
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, mail_dir, tmp_path_factory):
     """A separate `celery worker` process bound to the test database and this session's queue.
@@ -192,16 +206,7 @@ def celery_worker(django_db_setup, django_db_blocker, mail_dir, tmp_path_factory
     Tests that use it must commit their data (transactional tests), since the worker reads the
     database through its own connection.
     """
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        database_url = f"sqlite:///{db['NAME']}"
-    else:
-        database_url = (
-            f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-            f"/{db['NAME']}"
-        )
-        if db.get("PASSWORD"):
-            database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
+    database_url = database_url_for_subprocesses()
 
     # Tests that ran before any worker still queued their tasks (security events, mostly), for
     # rows their database flush has since removed. A worker that starts behind that backlog
