@@ -309,9 +309,14 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
     "OTP_WEBAUTHN_ALLOWED_ORIGINS",
     [f"https://{_PASSKEY_HOST}"] if PRODUCTION else ["http://localhost:8000"],
 )
-# Signing in with a passkey alone would skip allauth's login stages; passkeys are offered as
-# the second step of a login instead.
+# The package's own views would sign someone in with a passkey alone, around allauth's login
+# stages, so they stay closed; the portal's passkey sign-in (PORTAL_PASSKEY_SIGN_IN) has views of
+# its own that go through the stages. Registration therefore asks for a discoverable passkey
+# only as a preference, as phones and password managers create anyway.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# Offer "Sign in with a passkey" on the login page: a passkey that verifies its user (PIN or
+# biometric) stands for both factors, as it does at the big providers.
+PORTAL_PASSKEY_SIGN_IN = env_bool("PORTAL_PASSKEY_SIGN_IN", True)
 # --- Social login -----------------------------------------------------------------------
 # Each provider is switched on by giving its client id and secret; a provider without them
 # has no app, so allauth leaves it off the login page. Generic OpenID Connect providers are
