@@ -1,5 +1,6 @@
 """Every change to the vault, and every reading of a card number, goes through here."""
 
+import functools
 import logging
 import re
 import secrets
@@ -7,7 +8,8 @@ import string
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from apps.partners.models import Partner
@@ -22,7 +24,8 @@ from apps.pci.keys import (
 )
 from apps.pci.models import EVENT_SUBJECT_PREFIX, CardToken
 from apps.pci.validation import CardRejected, luhn_is_valid, validate_expiry, validate_pan
-from apps.siem.events import Outcome, Severity, emit
+from apps.siem.events import Outcome, Severity, emit, new_event
+from apps.siem.models import SecurityEvent
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +109,13 @@ def _new_token(token_format: str, digits: str) -> str:
     return candidate
 
 
+def _owner_reference_of(card: CardToken) -> str:
+    """owner_reference(card.owner), from the row's own columns."""
+    if card.owner_partner_id is not None:
+        return f"partner:{card.owner_partner_id}"
+    return f"user:{card.owner_user_id}"
+
+
 def _owner_filter(owner) -> dict:
     if isinstance(owner, Partner):
         return {"owner_partner": owner}
@@ -151,45 +161,114 @@ def tokenize_card(
     aead = card_aead()
     for _ in range(TOKEN_DRAWS):
         token = _new_token(token_format, card.digits)
+        card_row = CardToken(
+            token=token,
+            token_format=token_format,
+            pan_ciphertext=aead.encrypt(card.digits.encode(), _associated_data(token)),
+            fingerprint=fingerprint,
+            brand=card.brand,
+            last_four=card.last_four,
+            expiry_month=month,
+            expiry_year=year,
+            created_at=now,
+            created_by=actor.reference,
+            created_via=via,
+            expires_at=now + retention_period(),
+            **_owner_filter(owner),
+        )
+        event = new_event(
+            "data.modification",
+            actor=actor.reference,
+            subject=card_row.event_subject,
+            details={
+                "action": "card.tokenized",
+                "card": token,
+                "owner": owner_reference(owner),
+                "brand": card_row.brand,
+                "last_four": card_row.last_four,
+            },
+        )
+        if _insert_card_and_event(card_row, event):
+            return card_row, True
+
+        # Nothing was inserted: either this card is already held for this owner (perhaps
+        # stored a moment ago by a concurrent request), and that row is the answer; or the
+        # token was drawn before, and another is drawn.
+        existing = _held_card(owner, [fingerprint])
+        if existing is not None:
+            return _renew_held_card(existing, month, year, now), False
+    raise RuntimeError("could not draw an unused card token")
+
+
+def _insert_card_and_event(card: CardToken, event: SecurityEvent) -> bool:
+    """Insert a new card and the event recording it in one statement; False on a conflict.
+
+    One statement is one round trip and, outside a transaction, its own transaction: both rows
+    are written or neither. A clash on the token or the fingerprint inserts nothing instead of
+    raising, so no savepoint is needed to survive it inside a caller's transaction. Saving the
+    two models instead costs a BEGIN or a SAVEPOINT, two INSERTs and a COMMIT or a RELEASE.
+    """
+    if connection.vendor != "postgresql":
+        # The development database (SQLite) takes the plain way.
         try:
             with transaction.atomic():
-                stored = CardToken.objects.create(
-                    token=token,
-                    token_format=token_format,
-                    pan_ciphertext=aead.encrypt(card.digits.encode(), _associated_data(token)),
-                    fingerprint=fingerprint,
-                    brand=card.brand,
-                    last_four=card.last_four,
-                    expiry_month=month,
-                    expiry_year=year,
-                    created_at=now,
-                    created_by=actor.reference,
-                    created_via=via,
-                    expires_at=now + retention_period(),
-                    **_owner_filter(owner),
-                )
-                emit(
-                    "data.modification",
-                    actor=actor.reference,
-                    subject=stored.event_subject,
-                    details={
-                        "action": "card.tokenized",
-                        "card": stored.token,
-                        "owner": owner_reference(owner),
-                        "brand": stored.brand,
-                        "last_four": stored.last_four,
-                    },
-                )
+                card.save(force_insert=True)
+                event.save(force_insert=True)
         except IntegrityError:
-            # Either this card is already held for this owner (perhaps stored a moment ago by
-            # a concurrent request), and that row is the answer; or the token was drawn
-            # before, and another is drawn.
-            existing = _held_card(owner, [fingerprint])
-            if existing is not None:
-                return _renew_held_card(existing, month, year, now), False
-            continue
-        return stored, True
-    raise RuntimeError("could not draw an unused card token")
+            return False
+        return True
+
+    card_fields, event_fields = _insertable(CardToken), _insertable(SecurityEvent)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _card_and_event_sql(),
+            [*_values(card, card_fields), *_values(event, event_fields)],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+
+    for row, pk in ((event, inserted[0]), (card, inserted[1])):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias
+    # What a save would have done: detection receives the event once it commits.
+    post_save.send(
+        sender=SecurityEvent, instance=event, created=True, update_fields=None, raw=False,
+        using=connection.alias,
+    )  # fmt: skip
+    return True
+
+
+def _insertable(model) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _values(row, fields) -> list:
+    return [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+
+
+@functools.cache
+def _card_and_event_sql() -> str:
+    """The statement, built once from the two models' columns.
+
+    The event's values are selected from the inserted card, so that a conflict inserts no
+    event either; values in a SELECT list are not typed by the target columns, so each is
+    cast to its column's type.
+    """
+    quote = connection.ops.quote_name
+    card_fields, event_fields = _insertable(CardToken), _insertable(SecurityEvent)
+    card_columns = ", ".join(quote(f.column) for f in card_fields)
+    card_values = ", ".join(["%s"] * len(card_fields))
+    event_columns = ", ".join(quote(f.column) for f in event_fields)
+    event_values = ", ".join(f"%s::{f.db_type(connection)}" for f in event_fields)
+    # Only table and column names of the models are formatted in; every value is a parameter.
+    return (
+        f"WITH card AS (INSERT INTO {quote(CardToken._meta.db_table)} ({card_columns}) "  # noqa: S608
+        f"VALUES ({card_values}) ON CONFLICT DO NOTHING RETURNING id) "
+        f"INSERT INTO {quote(SecurityEvent._meta.db_table)} ({event_columns}) "
+        f"SELECT {event_values} FROM card RETURNING id, (SELECT id FROM card)"
+    )
 
 
 def _held_card(owner, fingerprints: list[str]) -> CardToken | None:
@@ -253,11 +332,8 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
 
     if not PURPOSE_MIN_LENGTH <= len(purpose) <= PURPOSE_MAX_LENGTH:
         raise refuse("no_purpose")
-    card = (
-        CardToken.objects.select_related("owner_user", "owner_partner")
-        .filter(token=shown_token)
-        .first()
-    )
+    # The row alone: the event names the owner by id, so neither owner is loaded.
+    card = CardToken.objects.filter(token=shown_token).first()
     if card is None:
         raise refuse("unknown_token")
     allowed, why = access.authorized(actor, access.DETOKENIZE, card)
@@ -298,7 +374,7 @@ def _record_access(
         details={
             "action": "card.detokenize",
             "card": token,
-            "owner": owner_reference(card.owner) if card is not None else "",
+            "owner": _owner_reference_of(card) if card is not None else "",
             "purpose": purpose[:PURPOSE_MAX_LENGTH],
             "reason": reason,
             "via_client": actor.is_client,
