@@ -7,11 +7,11 @@ import secrets
 import string
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from apps.core.classification import policy_of
 from apps.partners.models import Partner
 from apps.pci import access
 from apps.pci.access import Caller
@@ -62,7 +62,8 @@ class DetokenizationRefused(PermissionError):
 
 def retention_period() -> timedelta:
     """How long a card is kept unless renewed: the classification policy for card numbers."""
-    return timedelta(days=settings.PCI_CARD_RETENTION_DAYS)
+    policy = policy_of(CardToken).fields["pan_ciphertext"]
+    return timedelta(days=policy.retention_days)
 
 
 def owner_reference(owner) -> str:
@@ -316,8 +317,9 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
     1. A purpose must be stated.
     2. The token must exist, and the caller may see it: unknown and forbidden are refused
        alike, so that refusals do not tell which tokens exist.
-    3. A user must have passed a second factor within five minutes; a client's token must
-       carry the cards:detokenize scope (checked in step 2).
+    3. A user must have passed a second factor within five minutes (in the browser session,
+       or, for a JWT, when its token session began); a client's token must carry the
+       cards:detokenize scope (checked in step 2).
     4. An expired card is not revealed; the retention purge is about to delete it.
     Every refusal is recorded as a failed data.access event before it is raised, so callers
     must let that event commit (the API returns its refusal rather than rolling back).
@@ -378,6 +380,7 @@ def _record_access(
             "purpose": purpose[:PURPOSE_MAX_LENGTH],
             "reason": reason,
             "via_client": actor.is_client,
+            "api_session": actor.token_session_id or "",
         },
     )
 
