@@ -138,11 +138,11 @@ def tokenize_card(
 
     1. Refuse a security code outright, and a number or expiry that breaks a rule.
     2. Draw a random token, encrypt the number bound to it, and insert the row and its event
-       in one transaction.
+       in one statement.
     3. If the card is already held for this owner (the fingerprint is unique), keep the token
        it has: update its expiry and renew its retention instead.
-    The common case, a new card, costs one insert more than a plain row (its event) and no
-    lookup; the unique fingerprint finds duplicates, even between concurrent requests.
+    The common case, a new card, is one statement, like a plain insert, and no lookup; the
+    unique fingerprint finds duplicates, even between concurrent requests.
     """
     if security_code not in (None, ""):
         raise SecurityCodeRefused
