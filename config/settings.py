@@ -201,6 +201,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = Path(env_str("CELERY_FILESYSTEM_DIR") or VAR_DIR / "celery")
     for _sub in ("queue", "processed", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's own filesystem transport, except that a message appears only once fully written.
+    CELERY_BROKER_TRANSPORT = "apps.core.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
