@@ -7,7 +7,7 @@ the verification a user's would need, but every one of them waits for staff appr
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.api.permissions import is_machine_client, token_scopes
@@ -15,7 +15,8 @@ from apps.gdpr import services
 from apps.gdpr.models import DataSubjectRequest
 from apps.partners import access
 from apps.partners.models import Customer
-from apps.rbac.services import restrict
+from apps.rbac.middleware import record_denial
+from apps.rbac.services import authorize, restrict
 
 REQUESTS_SCOPE = "privacy:requests"
 CONSENTS_SCOPE = "privacy:consents"
@@ -78,7 +79,10 @@ class RequestViewSet(
         partner = getattr(self.request, "partner", None)
         if partner is None:
             return DataSubjectRequest.objects.none()
-        return DataSubjectRequest.objects.filter(partner=partner).order_by("-id")
+        # The partner's own requests, and of those only what access control still lets the
+        # client read: revoking its binding stops it on the next request.
+        own = DataSubjectRequest.objects.filter(partner=partner)
+        return restrict(own, self.request.user, "read").order_by("-id")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -92,6 +96,11 @@ class RequestViewSet(
         # Another partner's customer looks exactly like one that does not exist.
         if customer is None:
             raise ValidationError({"customer": ["No such customer."]})
+        if not authorize(request.user, "create", "privacy-requests",
+                         DataSubjectRequest(partner=request.partner)).allowed:  # fmt: skip
+            record_denial(request, user=request.user, resource="privacy-requests",
+                          action="create", reason="no grant to file requests")  # fmt: skip
+            raise PermissionDenied
         kind = serializer.validated_data["kind"]
         if kind == DataSubjectRequest.Kind.EXPORT and customer.owner is None:
             raise ValidationError({"customer": [NO_ACCOUNT]})

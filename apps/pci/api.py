@@ -20,6 +20,7 @@ from apps.pci import access, services
 from apps.pci.access import Caller, caller_from_request
 from apps.pci.models import CardToken
 from apps.pci.validation import CardRejected
+from apps.rbac.middleware import record_denial
 
 # Names under which clients send a card security code; any of them is refused, never stored.
 SECURITY_CODE_FIELDS = frozenset(
@@ -80,6 +81,8 @@ class VaultView(GenericAPIView):
             owner is None
             or not access.authorized(caller, action, CardToken(owner_partner=owner))[0]
         ):
+            record_denial(self.request, user=caller.user, resource=access.RESOURCE,
+                          action=action, reason="partner not granted")  # fmt: skip
             raise PermissionDenied("Not allowed for this partner.")
         return owner
 
