@@ -36,7 +36,7 @@ class TestCustomerApi(ApiAccessSuite):
     def test_a_partner_scoped_reader_cannot_change_another_partners_customer(
         self, access_objects, access_people
     ):
-        inside, outside = access_objects
+        _, outside = access_objects
         client = self.client_for(access_people["attribute:partner"])
 
         response = client.patch(self.detail_url(outside), {"reference": "stolen"}, format="json")
@@ -275,7 +275,7 @@ class TestPrivacyRequestApi:
             assert client.get(f"/api/v1/privacy/requests/{inside.pk}/").status_code == 403
 
     def test_a_client_lists_and_reads_only_its_partners_requests(self, two_requests, clients):
-        inside, outside = two_requests
+        inside, _ = two_requests
         api = api_as(client_token(clients[0]))
 
         listed = {row["id"] for row in api.get("/api/v1/privacy/requests/").json()["results"]}
@@ -302,8 +302,9 @@ class TestPrivacyRequestApi:
         api = api_as(client_token(clients[0]))
         before = DataSubjectRequest.objects.count()
 
-        response = api.post("/api/v1/privacy/requests/",
-                            {"kind": "erasure", "customer": two_customers[1].pk}, format="json")  # fmt: skip
+        form = {"kind": "erasure", "customer": two_customers[1].pk}
+
+        response = api.post("/api/v1/privacy/requests/", form, format="json")
 
         assert response.status_code == 400
         assert DataSubjectRequest.objects.count() == before
