@@ -139,12 +139,12 @@ class _AccessSuite:
 
     def _people_of_an_undeclared_resource(self, people):
         """Nothing narrows such a resource's rows, so a scoped grant must not open it at all."""
+        role = self._role("all")
         narrowed = self._person("partner-scoped")
-        bind_role(role=self._role("all"), user=narrowed, scope="partner:1", granted_by=None,
-                  reason="suite")  # fmt: skip
+        bind_role(role=role, user=narrowed, scope="partner:1", granted_by=None, reason="suite")
         people["scoped elsewhere"] = narrowed
         full = self._person("full")
-        bind_role(role=self._role("all"), user=full, granted_by=None, reason="suite")
+        bind_role(role=role, user=full, granted_by=None, reason="suite")
         people["full"] = full
         return people
 

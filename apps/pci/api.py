@@ -8,7 +8,7 @@ only as brand and last four, except the detokenise response, which is marked unc
 
 from django.db.models import QuerySet
 from django.utils.cache import add_never_cache_headers
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -61,6 +61,28 @@ class DetokenizeSerializer(serializers.Serializer):
     )
 
 
+# A published test number, never a real card; answers show only brand and last four.
+CARD_EXAMPLE = OpenApiExample(
+    "A stored card",
+    value={"token": "tok_4pQk7Zr2mVx9LbN3sT8wYc", "token_format": "opaque",
+           "masked": "Visa •••• 1111", "brand": "Visa", "last_four": "1111",
+           "expiry": "12/30", "owner": "user:17", "created_at": "2026-12-04T09:00:00Z",
+           "expires_at": "2030-12-31T23:59:59Z"},
+    response_only=True,
+)  # fmt: skip
+TOKENIZE_EXAMPLE = OpenApiExample(
+    "Tokenise a test card",
+    value={"number": "4111111111111111", "expiry_month": "12", "expiry_year": "2030"},
+    request_only=True,
+)
+DETOKENIZE_EXAMPLES = [
+    OpenApiExample("State the purpose", value={"purpose": "chargeback 2026-118"},
+                   request_only=True),
+    OpenApiExample("Revealed", value={"token": "tok_4pQk7Zr2mVx9LbN3sT8wYc",
+                                      "number": "4111111111111111"}, response_only=True),
+]  # fmt: skip
+
+
 class VaultView(GenericAPIView):
     serializer_class = CardSerializer
 
@@ -102,7 +124,9 @@ def card_for(caller: Caller, token: str, action: str) -> CardToken:
 
 
 class CardListView(VaultView):
-    @extend_schema(operation_id="cards_list", summary="List stored cards, masked")
+    @extend_schema(
+        operation_id="cards_list", summary="List stored cards, masked", examples=[CARD_EXAMPLE]
+    )
     def get(self, request):
         caller = self.caller()
         owner = self.owner_for(caller, _partner_param(request.query_params), access.READ)
@@ -116,6 +140,7 @@ class CardListView(VaultView):
         summary="Tokenise a card",
         request=TokenizeSerializer,
         responses={201: CardSerializer, 200: CardSerializer},
+        examples=[TOKENIZE_EXAMPLE, CARD_EXAMPLE],
     )
     def post(self, request):
         caller = self.caller()
@@ -154,12 +179,16 @@ class CardListView(VaultView):
 
 
 class CardDetailView(VaultView):
-    @extend_schema(operation_id="cards_read", summary="Read one stored card, masked")
+    @extend_schema(
+        operation_id="cards_read", summary="Read one stored card, masked", examples=[CARD_EXAMPLE]
+    )
     def get(self, request, token):
         return Response(CardSerializer(card_for(self.caller(), token, access.READ)).data)
 
     @extend_schema(
-        operation_id="cards_delete", summary="Delete a stored card", responses={204: None}
+        operation_id="cards_delete",
+        summary="Delete a stored card",
+        responses={204: None},
     )
     def delete(self, request, token):
         caller = self.caller()
@@ -179,6 +208,7 @@ class DetokenizeView(VaultView):
         operation_id="cards_detokenize",
         summary="Reveal a card number (cards:detokenize, second factor, stated purpose)",
         request=DetokenizeSerializer,
+        examples=DETOKENIZE_EXAMPLES,
         responses={
             200: inline_serializer(
                 "RevealedCard",
