@@ -29,8 +29,10 @@ not shaped like REST framework's paginated ``results``.
 Where an endpoint legitimately differs, the subclass says so in the open rather than skipping
 a question: ``unlisted = {"object grant": "why"}`` names people whose objects a list does not
 show, ``list_urls_for()`` gives the lists a person reads (a partner's cards are listed with
-``?partner=<id>``), and ``refusal_url = None`` with ``refusal_differs`` explains an endpoint
-that answers a person without permission with an empty list instead of a refusal.
+``?partner=<id>``), ``refusal_url_for()`` names where a person without permission is
+refused when it is not the list, ``refusal_differs`` explains an endpoint that answers such a
+person with an empty list instead of a refusal, and ``absent_people`` names people the objects
+cannot have (a card a person owns has no partner). A person missing without a reason fails.
 
 Each subclass names the routes or admin models it covers (``covers``); the coverage guard in
 ``tests/access/test_coverage.py`` fails when an endpoint or admin page is covered by none.

@@ -217,3 +217,22 @@ def test_a_model_permission_page_admits_only_staff_holding_the_permission(db, la
     # Staff with the permission read the page.
     _, holder = _staff_browser("staff.viewer@example.com", view)
     assert holder.get(changelist).status_code == 200
+
+
+def test_a_refused_admin_form_post_is_recorded_once_as_the_action_it_tried(db):
+    """A POST the admin refuses is one event naming the action, and nothing is created."""
+    from apps.siem.models import DetectionRule
+
+    nobody, browser = _staff_browser("staff.poster@example.com")
+    before = SecurityEvent.objects.filter(event_type=UNAUTHORIZED).count()
+    rules_before = DetectionRule.objects.count()
+
+    response = browser.post(_admin_url(DetectionRule, "add/"), {"name": "mine"})
+
+    assert response.status_code == 403
+    events = SecurityEvent.objects.filter(event_type=UNAUTHORIZED).order_by("-id")
+    assert events.count() == before + 1
+    assert events.first().details["action"] == "create"
+    assert events.first().details["resource"] == "siem.detectionrule"
+    assert events.first().actor == f"user:{nobody.pk}"
+    assert DetectionRule.objects.count() == rules_before
