@@ -3,6 +3,7 @@
 The access suite: anonymous, a user without permission, a scoped client, a full client.
 """
 
+import base64
 from urllib.parse import urlencode
 
 import pytest
@@ -256,3 +257,14 @@ def test_personal_fields_are_stored_encrypted_and_email_is_found_by_its_blind_in
     found = Customer.objects.get(email_index__matches="casey@example.com")
     assert found.pk == created["id"]
     assert api.get(f"/api/v1/customers/{found.pk}/").json()["display_name"] == "Casey Jones"
+
+
+@pytest.mark.parametrize("position", ["x", "2026-12-04", "1e9", "\x00"])
+def test_a_hand_made_cursor_with_a_bad_position_is_a_404_not_a_500(acme_crm, position):
+    api = api_as(client_token(acme_crm))
+    cursor = base64.b64encode(f"r=1&p={position}".encode()).decode()
+
+    response = api.get("/api/v1/customers/", {"cursor": cursor})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
