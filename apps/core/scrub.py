@@ -32,6 +32,10 @@ _ALLOWED_KEY_NAMES = {"status_code", "code_count", "country_code", "error_code"}
 # Arabic-Indic or fullwidth digits is still a card number and must not reach a log.
 _DIGIT_GROUPS = re.compile(r"\d+(?:[ -]\d+)*")
 _GROUP = re.compile(r"\d+")
+# Card numbers as URLs and forms write them (a space encoded as "+" or "%20"), and groups of
+# four joined by dots. Only four-digit groups count with dots, so IP addresses and timings stay.
+_ENCODED_DIGIT_GROUPS = re.compile(r"\d+(?:(?:\+|%20)\d+)+|\d{4}(?:\.\d{4}){2,4}")
+_ENCODED_SEPARATOR = re.compile(r"\+|%20|\.")
 CARD_MIN_DIGITS = 12
 CARD_MAX_DIGITS = 19
 # Luhn doubles every second digit from the right and adds the digits of the product.
@@ -96,6 +100,11 @@ def _redact_run(match: re.Match) -> str:
     return run
 
 
+def _redact_encoded_run(match: re.Match) -> str:
+    run = match.group()
+    return REDACTED if _card_spans(_ENCODED_SEPARATOR.sub(" ", run)) else run
+
+
 def contains_card_number(text: str) -> bool:
     return scrub_text(text) != text
 
@@ -119,6 +128,7 @@ def scrub_text(text: str) -> str:
     """Text with every card number and every secret of a URL in it replaced by a marker."""
     if not isinstance(text, str):
         text = str(text)
+    text = _ENCODED_DIGIT_GROUPS.sub(_redact_encoded_run, text)
     return scrub_url_secrets(_DIGIT_GROUPS.sub(_redact_run, text))
 
 

@@ -174,3 +174,22 @@ def test_urls_without_secrets_stay_readable():
     logged = '"GET /api/v1/customers/?cursor=cD0yMDI2&page_size=50 HTTP/1.1" 200'
 
     assert scrub_text(logged) == logged
+
+
+@pytest.mark.parametrize(
+    "logged",
+    [
+        "GET /api/v1/cards/?number=4000+0566+5566+5556 HTTP/1.1",
+        "GET /api/v1/cards/?number=4000%200566%205566%205556 HTTP/1.1",
+        "Not Found: /nonexistent/4000.0566.5566.5556/",
+    ],
+)
+def test_a_card_number_written_as_urls_write_spaces_or_with_dots_is_redacted(logged):
+    assert "5566" not in scrub_text(logged)
+    assert REDACTED in scrub_text(logged)
+
+
+def test_addresses_and_sums_joined_like_card_groups_stay_readable():
+    logged = "from 192.168.100.200: total 1000+2000+3000 in 0.0281 s"
+
+    assert scrub_text(logged) == logged
