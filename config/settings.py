@@ -389,11 +389,14 @@ OAUTH2_PROVIDER = {
 
 # --- Email -------------------------------------------------------------------------------
 
+# Development writes mail to files under var/mail rather than the console: the worker's console
+# output is a log, and logs are scrubbed of one-time keys, so a printed confirmation link would
+# arrive without its key.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
