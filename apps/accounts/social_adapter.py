@@ -19,9 +19,10 @@ import time
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -45,7 +46,21 @@ LINK_PENDING_MESSAGE = (
 )
 
 
+class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):
+    """A provider with no client id and secret: its URLs exist but lead nowhere.
+
+    Still a DoesNotExist, which allauth catches where it lists providers; and an Http404, so
+    that a request to the provider's login or callback URL gets a 404 instead of a 500.
+    """
+
+
 class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise ProviderNotConfigured from None
+
     def pre_social_login(self, request, sociallogin):
         """Decide what an incoming social login may do before allauth acts on it."""
         # Found by (provider, subject id): the link was proven when it was made. Asked this

@@ -397,3 +397,18 @@ def test_the_security_page_leads_to_the_connected_accounts(client, customer):
     page = client.get(reverse("mfa_security")).content.decode()
 
     assert f'href="{reverse("socialaccount_connections")}"' in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/github/login/",
+        "/accounts/google/login/callback/?code=x&state=y",
+        "/accounts/facebook/login/",
+    ],
+)
+def test_a_provider_nobody_configured_is_a_404_not_a_500(client, db, path):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert client.get("/accounts/login/").status_code == 200
