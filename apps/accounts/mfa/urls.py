@@ -36,11 +36,11 @@ urlpatterns = [
         name="mfa_backup_codes_regenerate",
     ),
     path(
-        "account/security/passkeys/<int:passkey_id>/remove/",
+        "account/security/passkeys/<id:passkey_id>/remove/",
         views.remove_passkey,
         name="mfa_passkey_remove",
     ),
     path("account/sessions/", views.sessions, name="account_sessions"),
     path("account/sessions/others/end/", views.end_other_sessions, name="account_end_others"),
-    path("account/sessions/<int:session_id>/end/", views.end_session, name="account_end_session"),
+    path("account/sessions/<id:session_id>/end/", views.end_session, name="account_end_session"),
 ]

@@ -1,0 +1,18 @@
+"""URL converters shared by every app."""
+
+
+class RowIdConverter:
+    """A row id in a URL: digits, at most 18 of them.
+
+    Django's ``int`` takes any number of digits, and a number past the database's integer range
+    fails inside the query (an overflow, a 500) instead of simply matching nothing. Eighteen
+    digits stay below 2**63 for every id the database can hold; anything longer is a 404.
+    """
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(int(value))
