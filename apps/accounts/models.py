@@ -1,4 +1,5 @@
 import hashlib
+import unicodedata
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -77,8 +78,17 @@ def normalize_phone(value: str) -> str:
 
 
 def normalize_national_id(value: str) -> str:
-    """Letters and digits only, upper case: "ab 12-34-56 c" and "AB123456C" are one."""
-    return "".join(ch for ch in str(value) if ch.isascii() and ch.isalnum()).upper()
+    """Letters and digits only, upper case: "ab 12-34-56 c" and "AB123456C" are one.
+
+    Compatibility forms are folded first (NFKC), so the fullwidth letters and digits some
+    keyboards type are plain ones, and digits of any script are written as ASCII digits: one
+    id, however it was typed, has one blind index. Letters of other scripts are kept,
+    upper-cased, since they spell other ids.
+    """
+    folded = unicodedata.normalize("NFKC", str(value))
+    return "".join(
+        str(unicodedata.digit(ch)) if ch.isdigit() else ch.upper() for ch in folded if ch.isalnum()
+    )
 
 
 PERSONAL_DETAIL_RETENTION_DAYS = 3 * 365
