@@ -26,17 +26,26 @@ def record_login(sender, request, user, **kwargs):
 
 @receiver(auth_signals.user_login_failed)
 def record_login_failure(sender, credentials, request=None, **kwargs):
-    # Django has already masked the password in `credentials`; only the identifier is kept,
-    # folded the same way the login itself folds it, so counting and reading agree.
-    identifier = normalize_email(credentials.get("email") or credentials.get("username") or "")
+    # Django has already masked the password in `credentials`; only the identifier is kept.
+    typed = credentials.get("email") or credentials.get("username") or ""
+    channel = (
+        {"channel": "api"} if request is not None and request.path.startswith("/api/") else {}
+    )
+    record_failed_login(typed, **channel)
+
+
+def record_failed_login(typed: str, **details) -> None:
+    """The one auth.login.failure event of a refused login, web or API, wrong or locked."""
+    # Folded the same way the login itself folds it, so counting and reading agree.
+    identifier = normalize_email(typed)
     # Events are append-only, so an address written into one could never be erased. When the
     # identifier is an account's address, the event names the account's reference instead (the
     # pseudonym erasure leaves behind); only identifiers of no account are kept as typed.
     owner = _account_of(identifier)
     if owner is not None:
-        emit("auth.login.failure", subject=owner, details={"identifier": owner})
+        emit("auth.login.failure", subject=owner, details={"identifier": owner, **details})
     else:
-        emit("auth.login.failure", details={"identifier": identifier})
+        emit("auth.login.failure", details={"identifier": identifier, **details})
 
 
 def _account_of(identifier: str) -> str | None:

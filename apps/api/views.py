@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.receivers import record_failed_login
 from apps.api import serializers
 from apps.api.errors import error_body, error_response
 from apps.api.models import TokenSession
@@ -90,7 +91,9 @@ class TokenObtainView(APIView):
                     http_request, email=email, password=password
                 )
             except (forms.ValidationError, DjangoValidationError):
-                emit("auth.login.failure", details={"channel": "api", "reason": "locked"})
+                # Refused before any password check, so Django's failure signal never fires:
+                # the event is written here, naming the account like every other failure does.
+                record_failed_login(email, channel="api", reason="locked")
                 return error_response(
                     status.HTTP_429_TOO_MANY_REQUESTS,
                     "locked",
@@ -98,9 +101,9 @@ class TokenObtainView(APIView):
                     headers={"Retry-After": str(LOCKOUT_RETRY_SECONDS)},
                 )
 
-        # Guard: wrong password, unknown or inactive account all read the same.
+        # Guard: wrong password, unknown or inactive account all read the same. Django's failure
+        # signal has recorded the event already (apps/accounts/receivers.py), once.
         if user is None:
-            emit("auth.login.failure", details={"channel": "api", "reason": "credentials"})
             return error_response(
                 status.HTTP_401_UNAUTHORIZED, "invalid_credentials", LOGIN_FAILED
             )

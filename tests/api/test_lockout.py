@@ -91,3 +91,23 @@ def test_the_account_lock_holds_however_the_address_is_written(customer):
 
     for spelling in ["CASEY@example.com", " Casey@Example.com "]:
         assert password_login(spelling).status_code == 429
+
+
+def test_a_wrong_api_password_is_one_failure_event_naming_the_account(customer):
+    from apps.siem.models import SecurityEvent
+
+    assert password_login("Casey@Example.com", "not the password").status_code == 401
+
+    (failure,) = SecurityEvent.objects.filter(event_type="auth.login.failure")
+    assert failure.details == {"identifier": f"user:{customer.pk}", "channel": "api"}
+
+
+def test_a_locked_api_refusal_names_the_account_it_was_aimed_at(customer):
+    from apps.siem.models import SecurityEvent
+
+    statuses = [password_login("casey@example.com", "wrong").status_code for _ in range(6)]
+
+    assert statuses[-1] == 429
+    locked = SecurityEvent.objects.filter(details__reason="locked").latest("id")
+    assert locked.details["identifier"] == f"user:{customer.pk}"
+    assert SecurityEvent.objects.filter(event_type="auth.login.failure").count() == 6
