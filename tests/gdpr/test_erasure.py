@@ -70,6 +70,8 @@ def test_erasure_leaves_only_pseudonymous_events_and_a_clean_scan(
     assert set(about_erin.values_list("object_repr", flat=True)) == {pseudonym}
     customer = Customer.objects.get(reference=f"acme-{erin_id}")
     assert (customer.owner_id, customer.email) == (None, "")
+    # The keyed hash of the old address went with it: it would still find the record.
+    assert customer.email_index is None
     assert DISPLAY_NAME not in customer.display_name
 
     # Events stay for the security record, carrying only the pseudonym.
