@@ -5,6 +5,11 @@ with 100,000. Each background subject has an account, an address, a partner reco
 a sent email, three security events and (with --sessions) a live session, so every provider
 and the verification scan have a realistic table to look through.
 
+Fairness: an unmeasured export and erasure come first (imports, keys, caches), so the small
+database does not pay for starting up; before each measured subject the database is vacuumed
+and analysed, as autovacuum would after that many inserts; each size is measured with three
+subjects of their own and the fastest run counts, since the machine is shared.
+
 Targets: export and erase each under 5 s, and large/small at most 1.3 for each (the work must
 scale with the subject, not with the tables). Run with
 `.venv/bin/python bench/gdpr.py` (PostgreSQL: export DATABASE_URL first).
@@ -175,12 +180,21 @@ def analyze() -> None:
             cursor.execute("VACUUM ANALYZE")
 
 
-def measure(label: str) -> dict[str, float]:
-    # Statistics after the subject's own rows exist: otherwise the planner would believe the
-    # subject has no events at all, which no long-lived database would.
-    person = make_subject(label)
-    analyze()
-    return {"export": run("export", person), "erase": run("erasure", person)}
+def measure(label: str, repeat: int) -> dict[str, float]:
+    """The fastest of ``repeat`` runs, each with a subject of its own.
+
+    The machine is shared, so one run can lose a second to someone else's work; the fastest
+    run is the one least disturbed, at either database size alike.
+    """
+    timings = {"export": [], "erase": []}
+    for attempt in range(1, repeat + 1):
+        # Statistics after the subject's own rows exist: otherwise the planner would believe
+        # the subject has no events at all, which no long-lived database would.
+        person = make_subject(f"{label}{attempt}")
+        analyze()
+        timings["export"].append(run("export", person))
+        timings["erase"].append(run("erasure", person))
+    return {step: min(values) for step, values in timings.items()}
 
 
 def warm_up() -> None:
@@ -210,6 +224,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the fastest counts")
     parser.add_argument(
         "--sessions",
         action="store_true",
@@ -226,15 +241,18 @@ def main():
         add_background_subjects(0, args.small, sessions=args.sessions)
         print(f"{args.small:>7} subjects loaded in {time.perf_counter() - started:.1f} s")
         warm_up()
-        small = measure("small")
+        small = measure("small", args.repeat)
 
         started = time.perf_counter()
         add_background_subjects(args.small, args.large, sessions=args.sessions)
         print(f"{args.large:>7} subjects loaded in {time.perf_counter() - started:.1f} s")
-        large = measure("large")
+        large = measure("large", args.repeat)
 
     print(f"database: {describe_database()}; load average {load_average()}")
-    print(f"subject rows: {SUBJECT_ROWS}; background sessions: {'yes' if args.sessions else 'no'}")
+    print(
+        f"subject rows: {SUBJECT_ROWS}; background sessions: {'yes' if args.sessions else 'no'}; "
+        f"fastest of {args.repeat} runs per size"
+    )
     ok = True
     for step in ("export", "erase"):
         ratio = large[step] / small[step]
