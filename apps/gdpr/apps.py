@@ -1,6 +1,18 @@
 """Data-subject requests, consent and retention."""
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _index_new_columns(using, **kwargs):
+    """After every migrate, give new or changed tables the verification scan's search index."""
+    from django.db import DEFAULT_DB_ALIAS
+
+    from apps.gdpr import scan
+
+    # The scan searches the default database, the only one the portal has.
+    if using == DEFAULT_DB_ALIAS:
+        scan.ensure_search_indexes()
 
 
 class GdprConfig(AppConfig):
@@ -13,6 +25,9 @@ class GdprConfig(AppConfig):
         from apps.siem.events import register_event_type
 
         registry.autodiscover()
+        # Sent once per app after each migrate; this app's own is enough, and comes after
+        # every migration of the run has been applied.
+        post_migrate.connect(_index_new_columns, sender=self, dispatch_uid="gdpr-scan-indexes")
         checks.register_checks()
         for event_type, (severity, outcome) in EVENT_TYPES.items():
             register_event_type(event_type, severity, outcome)

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.models import OutboundEmail
+from apps.gdpr import scan
 from apps.gdpr.models import ConsentRecord, DataSubjectRequest
 from apps.gdpr.registry import (
     ORDER_ADMIN_LOG,
@@ -143,11 +144,13 @@ class OutboxProvider(Provider):
         to_subject = Q()
         for address in subject.emails:
             to_subject |= Q(recipients__icontains=address)
-        return (
-            OutboundEmail.objects.filter(to_subject)
-            if to_subject
-            else OutboundEmail.objects.none()
-        )
+        if not to_subject:
+            return OutboundEmail.objects.none()
+        # A search inside the JSON list reads every message; the scan's trigram index of the
+        # table names the few rows that mention an address at all, and the exact condition is
+        # applied to those.
+        candidates = scan.rows_mentioning(OutboundEmail, list(subject.emails))
+        return OutboundEmail.objects.filter(to_subject, pk__in=candidates)
 
     def export(self, subject: Subject) -> dict[str, list[dict]]:
         messages = self._messages(subject).order_by("created_at")

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from config.celery import app as celery_app
 from tests.conftest import REPO_ROOT, WORKER_READY_TIMEOUT, Mailbox, make_person
+from tests.gdpr.lifeline import die_with_parent
 from tests.support import STRONG_PASSWORD, force_login_verified
 
 
@@ -83,7 +84,8 @@ class KillableWorker:
                     "--without-gossip", "-Q", self.queue,
                 ],
                 cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                # One system call between fork and exec, no locks taken: safe with threads.
+                start_new_session=True, preexec_fn=die_with_parent,  # noqa: PLW1509
             )  # fmt: skip
         self.processes.append((process, log_path))
 
@@ -97,25 +99,54 @@ class KillableWorker:
 
     def kill(self):
         for process, _ in self.processes:
+            # The whole group even when the main process is gone: pool children it forked
+            # may outlive it, and they hold the task and the database connection.
+            _signal_group(process.pid, signal.SIGKILL)
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
 
     def stop(self):
         for process, _ in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
+                _signal_group(process.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=10)
+        self.kill()
 
     def logs(self) -> str:
         return "\n".join(path.read_text(errors="replace")[-3000:] for _, path in self.processes)
 
     def mailbox(self) -> Mailbox:
         return Mailbox(self.mail_dir)
+
+
+def _signal_group(group: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signum)
+
+
+@contextlib.contextmanager
+def _killed_on_termination(workers: KillableWorker):
+    """While the fixture is active, SIGTERM or SIGHUP to the test run kills the workers first.
+
+    Python's default for those signals ends the interpreter without running any teardown.
+    Ctrl-C needs nothing here: it raises KeyboardInterrupt, and pytest then tears fixtures down.
+    """
+
+    def kill_then_resend(signum, frame):
+        workers.kill()
+        signal.signal(signum, previous[signum])
+        os.kill(os.getpid(), signum)
+
+    handled = (signal.SIGTERM, signal.SIGHUP)
+    previous = {signum: signal.getsignal(signum) for signum in handled}
+    for signum in handled:
+        signal.signal(signum, kill_then_resend)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @pytest.fixture
@@ -133,7 +164,8 @@ def killable_worker(tmp_path, probe_dir):
     session_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = workers.queue
     try:
-        yield workers
+        with _killed_on_termination(workers):
+            yield workers
     finally:
         celery_app.conf.task_default_queue = session_queue
         workers.stop()

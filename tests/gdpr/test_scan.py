@@ -1,0 +1,154 @@
+"""The verification scan on its own: what it finds, where, and that its index is usable."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from apps.accounts.models import Profile
+from apps.core.models import OutboundEmail
+from apps.gdpr import scan
+from apps.partners.models import Customer, Partner
+from tests.conftest import make_person
+
+pytestmark = pytest.mark.django_db
+
+ERIN = "erin.subject@example.com"
+ERIN_PHONE = "+44 20 7946 0123"
+LATER_TABLE = "later_app_notes"
+# The trigram indexes are PostgreSQL's; SQLite reads every row, which the other tests cover.
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="trigram indexes exist on PostgreSQL only"
+)
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _make_later_table():
+    """A table no migration and no model knows, as a later app or an operator might add."""
+    json_type = "jsonb" if _postgres() else "text"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {LATER_TABLE} (id integer PRIMARY KEY, "
+            f"note varchar(200), payload {json_type}, counter integer)"
+        )
+
+
+def _insert_note(row_id: int, *, note: str, payload: dict):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {LATER_TABLE} (id, note, payload, counter) VALUES (%s, %s, %s, 1)",
+            [row_id, note, json.dumps(payload)],
+        )
+
+
+def _hits(result) -> set[tuple[str, str]]:
+    return {(hit["table"], hit["column"]) for hit in result["hits"]}
+
+
+def test_a_table_added_later_is_found_from_the_catalogue_in_text_and_json_columns():
+    _make_later_table()
+    _insert_note(1, note="nothing personal", payload={"contact": {"email": ERIN.upper()}})
+    _insert_note(2, note=f"Call {ERIN_PHONE} after five", payload={})
+
+    result = scan.scan_for(substrings=[ERIN, ERIN_PHONE], whole=[])
+
+    assert result["clean"] is False
+    assert _hits(result) == {(LATER_TABLE, "payload"), (LATER_TABLE, "note")}
+    assert ERIN not in json.dumps(result).lower(), "the result names places, never values"
+
+
+@needs_postgres
+def test_a_later_table_is_searched_without_its_index_and_found_through_it_once_made():
+    _make_later_table()
+    _insert_note(1, note=f"left: {ERIN}", payload={})
+
+    before = scan.scan_for(substrings=[ERIN], whole=[])
+    assert LATER_TABLE in before["unindexed"]
+    assert _hits(before) == {(LATER_TABLE, "note")}
+
+    assert LATER_TABLE in scan.ensure_search_indexes()
+    after = scan.scan_for(substrings=[ERIN], whole=[])
+    assert after["unindexed"] == []
+    assert _hits(after) == {(LATER_TABLE, "note")}
+
+
+@needs_postgres
+def test_every_table_has_its_search_index_after_migrate():
+    assert scan.trigram_available()
+    result = scan.scan_for(substrings=["nobody@example.com"], whole=[])
+    assert result["clean"] is True
+    assert result["unindexed"] == []
+    assert result["tables"] > 20
+
+
+@needs_postgres
+def test_the_search_condition_is_one_the_trigram_index_can_answer():
+    # The index only helps if the query spells its expression exactly as the index does.
+    # With sequential scans priced out, a plan without the index would mean they differ.
+    table, columns = "core_outboundemail", scan.text_columns()["core_outboundemail"]
+    where, params = scan._matches(f"({scan.haystack(columns)})", scan._patterns([ERIN], ["erin"]))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT 1 FROM {table} WHERE {where}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert scan.index_name(table, columns) in plan, plan
+
+
+def test_names_match_whole_values_only_in_any_letter_case():
+    _make_later_table()
+    _insert_note(1, note="ERIN", payload={})
+    _insert_note(2, note="Erinaceous hedgehogs", payload={})
+
+    result = scan.scan_for(substrings=[], whole=["erin"])
+    assert _hits(result) == {(LATER_TABLE, "note")}
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {LATER_TABLE} WHERE id = 1")
+    assert scan.scan_for(substrings=[], whole=["erin"])["clean"] is True
+
+
+def test_an_address_in_an_encrypted_column_is_found_through_its_blind_index():
+    partner = Partner.objects.create(name="Other partner")
+    # Sealed: the ciphertext holds no text to search; the keyed hash beside it is exact.
+    Customer.objects.create(partner=partner, reference="kept", email=f"  {ERIN.upper()} ")
+
+    result = scan.scan_for(substrings=[ERIN], whole=[])
+
+    assert {"table": "partners_customer", "column": "email_index", "via": "blind_index"} in (
+        result["hits"]
+    )
+    assert result["blind_indexes"] >= 3
+
+
+def test_a_phone_in_an_encrypted_profile_is_found_through_its_blind_index():
+    someone = make_person("someone.else@example.com")
+    Profile.objects.create(user=someone, phone="+442079460123")
+
+    result = scan.scan_for(substrings=[ERIN_PHONE], whole=[])
+
+    assert {"table": "accounts_profile", "column": "phone_index", "via": "blind_index"} in (
+        result["hits"]
+    )
+
+
+def test_the_digits_of_an_address_do_not_count_as_a_phone_number():
+    someone = make_person("someone.else@example.com")
+    Profile.objects.create(user=someone, phone="1990")
+
+    result = scan.scan_for(substrings=["erin1990@example.com"], whole=[])
+
+    assert result["clean"] is True, result["hits"]
+
+
+def test_rows_mentioning_names_only_rows_with_the_value_in_some_column():
+    to_erin = OutboundEmail.objects.create(recipients=[ERIN], subject="Hello", body_text="")
+    about_erin = OutboundEmail.objects.create(
+        recipients=["staff@example.com"], subject=f"About {ERIN.title()}", body_text=""
+    )
+    OutboundEmail.objects.create(recipients=["other@example.com"], subject="Hi", body_text="")
+
+    assert set(scan.rows_mentioning(OutboundEmail, [ERIN])) == {to_erin.pk, about_erin.pk}
+    assert scan.rows_mentioning(OutboundEmail, []) == []
