@@ -1,7 +1,10 @@
+import datetime
+
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import AddEmailForm
 from allauth.account.internal.userkit import filter_users_by_email
 from django import forms
+from django.utils import timezone
 
 from apps.accounts.identifiers import normalize_email
 from apps.accounts.models import Profile
@@ -29,6 +32,9 @@ class PortalAddEmailForm(AddEmailForm):
         return super().clean_email()
 
 
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
+
+
 class ProfileForm(forms.ModelForm):
     """The person's own details; every field is optional and stored encrypted."""
 
@@ -44,6 +50,12 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data.get("date_of_birth")
+        if born is not None and not (EARLIEST_BIRTH_DATE <= born <= timezone.localdate()):
+            raise forms.ValidationError("Enter your date of birth: a past date after 1900.")
+        return born
 
     def clean_national_id(self):
         value = self.cleaned_data.get("national_id")

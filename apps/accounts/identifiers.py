@@ -8,3 +8,7 @@ def normalize_email(value: str) -> str:
     use does, and treating two spellings as two accounts invites takeover by look-alike sign-ups.
     """
     return (value or "").strip().lower()
+
+
+def user_display(user) -> str:
+    return user.email
