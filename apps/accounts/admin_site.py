@@ -34,7 +34,18 @@ class PortalAdminSite(OTPAdminSite):
         next_url = request.GET.get("next", "")
         if not is_local_path(next_url):
             next_url = reverse("admin:index")
-        return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+        query = urlencode({"next": next_url})
+        user = request.user
+        if not user.is_authenticated:
+            return redirect(f"{reverse('account_login')}?{query}")
+        if self.has_permission(request):
+            return redirect(next_url)
+        # Staff whose session has not passed a second factor prove one, then come back.
+        if user.is_active and user.is_staff and not user.is_verified():
+            return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
+        # Signed in, but not someone the admin admits: the login page would send them straight
+        # back here, round and round.
+        raise PermissionDenied
 
 
 def _recording_refusals(view):

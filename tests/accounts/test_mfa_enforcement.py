@@ -135,6 +135,15 @@ def test_a_signed_in_user_cannot_become_staff_through_the_admin_login(client, cu
     assert client.get(reverse("admin:index")).status_code == 302
 
 
+def test_a_signed_in_customer_opening_the_admin_is_refused_not_bounced_forever(client, customer):
+    submit_password(client, "casey@example.com")
+
+    response = client.get(reverse("admin:index"), follow=True)
+
+    assert response.status_code == 403
+    assert len(response.redirect_chain) == 1
+
+
 @pytest.mark.parametrize(
     "page",
     ["admin:index", "admin:accounts_user_changelist", "admin:siem_securityevent_changelist"],
