@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from apps.rbac.admin import RbacAdminMixin
 from apps.rbac.services import restrict
-from apps.siem import detection, forwarding, incidents
+from apps.siem import detection, forwarding, incidents, ocsf
 from apps.siem.models import (
     AddressRestriction,
     DetectionRule,
@@ -172,7 +172,7 @@ class IncidentAdmin(RbacAdminMixin, admin.ModelAdmin):
         "causing_events",
     ]  # fmt: skip
     inlines = [PlaybookActionInline, IncidentEntryInline]
-    actions = ["acknowledge", "resolve", "mark_false_positive", "assign_to_me"]
+    actions = ["acknowledge", "resolve", "mark_false_positive", "assign_to_me", "export_ocsf"]
 
     def has_add_permission(self, request):
         return False
@@ -221,6 +221,14 @@ class IncidentAdmin(RbacAdminMixin, admin.ModelAdmin):
     @admin.action(description="Mark as false positive")
     def mark_false_positive(self, request, queryset):
         self._set_status(request, queryset, Incident.Status.FALSE_POSITIVE)
+
+    @admin.action(description="Export selected incidents as OCSF detection findings")
+    def export_ocsf(self, request, queryset):
+        payload = [ocsf.incident_to_ocsf(incident) for incident in queryset.select_related("rule")]
+        response = JsonResponse(payload, safe=False)
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="incidents-{stamp}.ocsf.json"'
+        return response
 
     @admin.action(description="Assign to me")
     def assign_to_me(self, request, queryset):
