@@ -116,8 +116,8 @@ def require_fresh_second_factor(user, *, actor) -> str:
        and token ends, and the next login follows the MFA policy (enrolment for staff and
        roles that require it).
 
-    Running it twice moves the mark forward, never back, so a repeated delivery changes nothing
-    a session would notice beyond asking once more.
+    A playbook task delivered twice calls this once (its action's claim row). Called again by
+    anything else, it moves the mark forward, never back.
     """
     from apps.accounts.mfa.services import has_second_factor
 

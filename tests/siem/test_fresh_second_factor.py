@@ -233,3 +233,29 @@ def test_the_demand_never_moves_back(customer):
 
     customer.refresh_from_db()
     assert customer.second_factor_due_at == later
+
+
+@pytest.mark.django_db
+def test_checking_the_demand_costs_no_query(client, customer, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.support import force_login_verified
+
+    clock = TotpClock(monkeypatch)
+    authenticator = give_totp(customer)
+    force_login_verified(client, customer)
+    clock.advance(30)
+    client.post(reverse("mfa_reauthenticate"), {"code": authenticator.at(clock.now), "next": "/"})
+
+    def queries_of_the_account_page():
+        with CaptureQueriesContext(connection) as captured:
+            assert account_page(client).status_code == 200
+        return len(captured)
+
+    account_page(client)  # warm: first-request work is not what is measured
+    without_demand = queries_of_the_account_page()
+    earlier = timezone.now() - timedelta(minutes=1)
+    type(customer).objects.filter(pk=customer.pk).update(second_factor_due_at=earlier)
+
+    assert queries_of_the_account_page() == without_demand
