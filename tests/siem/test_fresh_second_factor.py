@@ -75,7 +75,7 @@ def challenge_url(next_path) -> str:
 
 
 @pytest.fixture
-def olivia_challenged(client, django_user_model, monkeypatch, celery_worker, alert_webhook):
+def olivia_challenged(client, monkeypatch, celery_worker, alert_webhook):
     """Olivia signed in from London (browser and API), then a login as her from New York."""
     from django.test import Client
 
@@ -221,6 +221,22 @@ def test_a_user_without_a_second_factor_is_signed_out_instead(client, customer):
     answer = account_page(client)
     assert answer.status_code == 302
     assert answer.url.startswith(reverse("account_login"))
+
+
+@pytest.mark.django_db
+def test_staff_without_a_second_factor_sign_in_again_and_are_sent_to_enrol(client):
+    sam = make_person("sam@example.com", is_staff=True)
+    login = {"login": sam.email, "password": STRONG_PASSWORD}
+    client.post(reverse("account_login"), login)
+    assert account_page(client).url.startswith(reverse("mfa_totp_enrol"))
+
+    require_fresh_second_factor(sam, actor="system:playbook")
+
+    assert account_page(client).url.startswith(reverse("account_login"))
+    client.post(reverse("account_login"), login)
+    answer = account_page(client)
+    assert answer.status_code == 302
+    assert answer.url.startswith(reverse("mfa_totp_enrol"))
 
 
 @pytest.mark.django_db
