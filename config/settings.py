@@ -201,6 +201,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = Path(env_str("CELERY_FILESYSTEM_DIR") or VAR_DIR / "celery")
     for _sub in ("queue", "processed", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's own filesystem transport, except that a message appears only once fully written.
+    CELERY_BROKER_TRANSPORT = "apps.core.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
@@ -208,6 +210,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcast (remote control) messages, which would otherwise land in ./control.
         "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
+        # A worker takes one message at a time (prefetch 1, late acknowledgement) and, on this
+        # transport, looks for the next only after a poll: at kombu's default of one second it
+        # would run at most one task a second, so a burst of security events would hold up an
+        # account email for minutes. A tenth of a second is a directory listing, nothing more.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "portal")
 CELERY_TASK_SERIALIZER = "json"
@@ -304,9 +311,14 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
     "OTP_WEBAUTHN_ALLOWED_ORIGINS",
     [f"https://{_PASSKEY_HOST}"] if PRODUCTION else ["http://localhost:8000"],
 )
-# Signing in with a passkey alone would skip allauth's login stages; passkeys are offered as
-# the second step of a login instead.
+# The package's own views would sign someone in with a passkey alone, around allauth's login
+# stages, so they stay closed; the portal's passkey sign-in (PORTAL_PASSKEY_SIGN_IN) has views of
+# its own that go through the stages. Registration therefore asks for a discoverable passkey
+# only as a preference, as phones and password managers create anyway.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# Offer "Sign in with a passkey" on the login page: a passkey that verifies its user (PIN or
+# biometric) stands for both factors, as it does at the big providers.
+PORTAL_PASSKEY_SIGN_IN = env_bool("PORTAL_PASSKEY_SIGN_IN", True)
 # --- Social login -----------------------------------------------------------------------
 # Each provider is switched on by giving its client id and secret; a provider without them
 # has no app, so allauth leaves it off the login page. Generic OpenID Connect providers are

@@ -27,6 +27,27 @@ ERROR_DESCRIPTIONS = {
     "429": "Too many requests; retry after the number of seconds in Retry-After.",
 }
 
+# What a client sees for the commonest errors; a refusal never says which grant was missing.
+ERROR_EXAMPLES = {
+    "400": ("Invalid field", "invalid", "Some fields of the request are invalid.",
+            {"email": ["Enter a valid email address."]}),
+    "401": ("No credentials", "not_authenticated",
+            "Authentication credentials were not provided.", {}),
+    "403": ("Refused", "permission_denied",
+            "You do not have permission to perform this action.", {}),
+    "404": ("Not found", "not_found", "Not found.", {}),
+    "429": ("Slow down", "throttled", "Request was throttled. Expected available in 30 seconds.",
+            {}),
+}  # fmt: skip
+
+
+def _error_examples(status_code):
+    if status_code not in ERROR_EXAMPLES:
+        return {}
+    summary, code, message, fields = ERROR_EXAMPLES[status_code]
+    value = {"code": code, "message": message, "fields": fields}
+    return {"examples": {code: {"summary": summary, "value": value}}}
+
 
 def add_error_responses(result, generator, request, public):
     """Document the common error statuses on every operation, all with the one error body."""
@@ -36,13 +57,16 @@ def add_error_responses(result, generator, request, public):
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
             for status_code, description in ERROR_DESCRIPTIONS.items():
-                responses.setdefault(
+                response = responses.setdefault(
                     status_code,
                     {
                         "description": description,
                         "content": {"application/json": {"schema": reference}},
                     },
                 )
+                media = response.get("content", {}).get("application/json")
+                if media is not None and not media.get("examples"):
+                    media.update(_error_examples(status_code))
     return result
 
 

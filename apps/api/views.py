@@ -48,6 +48,16 @@ class IsUserClient(permissions.BasePermission):
         return getattr(request, "token_session", None) is not None
 
 
+# Token values here are shortened stand-ins, not tokens that were ever issued.
+TOKEN_PAIR_EXAMPLE = OpenApiExample(
+    "Token pair",
+    value={"access": "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoxN30.c2lnbmF0dXJl",
+           "refresh": "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl",
+           "token_type": "Bearer", "expires_in": 300},
+    response_only=True,
+)  # fmt: skip
+
+
 class TokenObtainView(APIView):
     """Exchange an email address and password (and second factor) for a token pair."""
 
@@ -62,7 +72,8 @@ class TokenObtainView(APIView):
                 "Password login",
                 value={"email": "casey@example.com", "password": "correct horse battery"},
                 request_only=True,
-            )
+            ),
+            TOKEN_PAIR_EXAMPLE,
         ],
         tags=["auth"],
     )
@@ -134,6 +145,14 @@ class TokenRefreshView(APIView):
     @extend_schema(
         request=serializers.RefreshSerializer,
         responses={200: serializers.TokenPairSerializer},
+        examples=[
+            OpenApiExample(
+                "Refresh",
+                value={"refresh": "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2ln"},
+                request_only=True,
+            ),
+            TOKEN_PAIR_EXAMPLE,
+        ],
         tags=["auth"],
     )
     def post(self, request):
@@ -158,6 +177,14 @@ class TokenVerifyView(APIView):
     @extend_schema(
         request=serializers.VerifySerializer,
         responses={200: serializers.VerifiedSerializer},
+        examples=[
+            OpenApiExample(
+                "Verify",
+                value={"token": "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoxN30.c2lnbmF0dXJl"},
+                request_only=True,
+            ),
+            OpenApiExample("Still valid", value={"active": True}, response_only=True),
+        ],
         tags=["auth"],
     )
     def post(self, request):
@@ -182,7 +209,12 @@ class LogoutView(APIView):
 
     permission_classes = [IsUserClient]
 
-    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    @extend_schema(
+        summary="End this token's session (both tokens stop working)",
+        request=None,
+        responses={204: None},
+        tags=["auth"],
+    )
     def post(self, request):
         end_token_session(
             request.token_session, reason=TokenSession.EndReason.LOGOUT, actor=request.user
@@ -193,7 +225,23 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsUserClient]
 
-    @extend_schema(responses={200: serializers.ProfileSerializer}, tags=["me"])
+    @extend_schema(
+        responses={200: serializers.ProfileSerializer},
+        examples=[
+            OpenApiExample(
+                "Casey",
+                value={
+                    "id": 17,
+                    "email": "casey@example.com",
+                    "date_joined": "2026-01-31T09:30:00Z",
+                    "roles": ["customer"],
+                    "mfa_verified": True,
+                },
+                response_only=True,
+            )
+        ],
+        tags=["me"],
+    )
     def get(self, request):
         user = request.user
         return Response(
@@ -211,7 +259,25 @@ class MySessionsView(APIView):
     permission_classes = [IsUserClient]
     pagination_class = None
 
-    @extend_schema(responses={200: serializers.TokenSessionSerializer(many=True)}, tags=["me"])
+    @extend_schema(
+        responses={200: serializers.TokenSessionSerializer(many=True)},
+        examples=[
+            OpenApiExample(
+                "This session",
+                value={
+                    "id": "0b6f3c52-8a8e-4d44-9f0e-2a1f5c7d9e31",
+                    "created_at": "2026-12-04T08:00:00Z",
+                    "refreshed_at": "2026-12-04T08:05:00Z",
+                    "ip": "203.0.113.9",
+                    "user_agent": "AcmeApp/2.1 (Android 15)",
+                    "mfa_verified": True,
+                    "current": True,
+                },
+                response_only=True,
+            )
+        ],
+        tags=["me"],
+    )
     def get(self, request):
         current = request.token_session.pk
         sessions = TokenSession.objects.filter(user=request.user, ended_at__isnull=True)
@@ -233,7 +299,12 @@ class MySessionsView(APIView):
 class MySessionView(APIView):
     permission_classes = [IsUserClient]
 
-    @extend_schema(request=None, responses={204: None}, tags=["me"])
+    @extend_schema(
+        summary="End one of your token sessions",
+        request=None,
+        responses={204: None},
+        tags=["me"],
+    )
     def delete(self, request, session_id):
         session = TokenSession.objects.filter(
             pk=session_id, user=request.user, ended_at__isnull=True
@@ -247,7 +318,22 @@ class MySessionView(APIView):
 class MyDevicesView(APIView):
     permission_classes = [IsUserClient]
 
-    @extend_schema(responses={200: serializers.DeviceSerializer(many=True)}, tags=["me"])
+    @extend_schema(
+        responses={200: serializers.DeviceSerializer(many=True)},
+        examples=[
+            OpenApiExample(
+                "An authenticator app",
+                value={
+                    "id": "otp_totp.totpdevice/4",
+                    "kind": "TOTPDevice",
+                    "name": "Phone",
+                    "confirmed": True,
+                },
+                response_only=True,
+            )
+        ],
+        tags=["me"],
+    )
     def get(self, request):
         rows = [
             {
@@ -269,6 +355,26 @@ class HealthView(APIView):
 
     @extend_schema(
         responses={200: serializers.HealthSerializer, 503: serializers.HealthSerializer},
+        examples=[
+            OpenApiExample(
+                "Healthy",
+                value={
+                    "status": "ok",
+                    "checks": {"database": "ok", "cache": "ok", "broker": "ok"},
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Cache down",
+                value={
+                    "status": "unavailable",
+                    "checks": {"database": "ok", "cache": "down", "broker": "ok"},
+                },
+                response_only=True,
+                status_codes=["503"],
+            ),
+        ],
         tags=["health"],
     )
     def get(self, request):

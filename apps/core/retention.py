@@ -20,7 +20,7 @@ def apply_retention_policies(*, now=None, models=None) -> list[RetentionRecord]:
     records = []
     for model in models or classified_models():
         policy = policy_of(model)
-        if policy is None or not policy.retention_anchor:
+        if policy is None or not policy.retention_anchor or policy.retention_enforced_by:
             continue
         for name, field_policy in policy.fields.items():
             if field_policy.retention_days is None:

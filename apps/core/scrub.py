@@ -6,6 +6,11 @@ Text is searched for card numbers: runs of 12 to 19 digits, possibly split into 
 single spaces or dashes, that pass the Luhn check. Checking the Luhn digit keeps order
 numbers, timestamps and format-preserving card tokens (which fail it on purpose) readable,
 while any real card number, however it is grouped or whatever digits it is written in, goes.
+
+Text is also searched for one-time secrets carried in URLs, because request paths reach logs
+(the development server's request lines, gunicorn's access log, Django's "Not Found" warnings):
+the key segment of an email-confirmation or password-reset link, and the value of any query
+parameter whose name says it holds a secret (an OAuth ``code``, a ``token``, a ``key``...).
 """
 
 import re
@@ -31,6 +36,16 @@ CARD_MIN_DIGITS = 12
 CARD_MAX_DIGITS = 19
 # Luhn doubles every second digit from the right and adds the digits of the product.
 _DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+# The path segment after these is a one-time key: allauth's email confirmation
+# (/accounts/confirm-email/<key>/) and password reset (/accounts/password/reset/key/<key>/).
+_URL_KEY_SEGMENT = re.compile(r"(/(?:confirm-email|reset/key)/)[^/\s?#\"']+")
+# name=value pairs of a query string; the value ends where the URL or the pair does.
+_QUERY_PAIR = re.compile(r"([?&;]([^=&;\s#\"'?]+)=)([^&;\s#\"']*)")
+# Query parameters that carry secrets although their names pass the key-name test: OAuth's
+# state binds a callback to its browser session, a bare key is a one-time link's secret.
+_SECRET_QUERY_NAMES = {"key", "state", "ticket", "nonce", "code_verifier"}
 
 
 def is_secret_key_name(name: str) -> bool:
@@ -85,11 +100,26 @@ def contains_card_number(text: str) -> bool:
     return scrub_text(text) != text
 
 
+def _redact_query_value(match: re.Match) -> str:
+    name = match.group(2)
+    if name.lower() in _SECRET_QUERY_NAMES or is_secret_key_name(name):
+        return match.group(1) + REDACTED
+    return match.group()
+
+
+def scrub_url_secrets(text: str) -> str:
+    """Text with the one-time keys and secret query values of any URL in it replaced."""
+    if "/" not in text and "=" not in text:
+        return text
+    text = _URL_KEY_SEGMENT.sub(lambda match: match.group(1) + REDACTED, text)
+    return _QUERY_PAIR.sub(_redact_query_value, text)
+
+
 def scrub_text(text: str) -> str:
-    """Text with every card number in it replaced by a marker."""
+    """Text with every card number and every secret of a URL in it replaced by a marker."""
     if not isinstance(text, str):
         text = str(text)
-    return _DIGIT_GROUPS.sub(_redact_run, text)
+    return scrub_url_secrets(_DIGIT_GROUPS.sub(_redact_run, text))
 
 
 def scrub(value):

@@ -4,10 +4,10 @@ A partner vouches for its customer's identity with its own credentials, so its r
 the verification a user's would need, but every one of them waits for staff approval.
 """
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.api.permissions import is_machine_client, token_scopes
@@ -15,7 +15,8 @@ from apps.gdpr import services
 from apps.gdpr.models import DataSubjectRequest
 from apps.partners import access
 from apps.partners.models import Customer
-from apps.rbac.services import restrict
+from apps.rbac.middleware import record_denial
+from apps.rbac.services import authorize, restrict
 
 REQUESTS_SCOPE = "privacy:requests"
 CONSENTS_SCOPE = "privacy:consents"
@@ -60,10 +61,31 @@ def partner_customers(request):
     return restrict(own, request.user, "read")
 
 
+REQUEST_EXAMPLE = OpenApiExample(
+    "An erasure awaiting approval",
+    value={"id": 318, "kind": "erasure", "state": "awaiting_approval",
+           "received_at": "2026-12-04T09:00:00Z", "due_at": "2027-01-03T09:00:00Z",
+           "deadline": "2027-01-03T09:00:00Z", "completed_at": None},
+    response_only=True,
+)  # fmt: skip
+NEW_REQUEST_EXAMPLE = OpenApiExample(
+    "Erase customer 1234", value={"kind": "erasure", "customer": 1234}, request_only=True
+)
+CONSENT_EXAMPLE = OpenApiExample(
+    "Newsletter consent",
+    value={"purpose": "newsletter", "version": 2, "granted": True,
+           "recorded_at": "2026-10-02T14:11:00Z", "source": "web"},
+    response_only=True,
+)  # fmt: skip
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List the requests you filed"),
-    retrieve=extend_schema(summary="Follow one request"),
-    create=extend_schema(summary="File an export or erasure for one of your customers"),
+    list=extend_schema(summary="List the requests you filed", examples=[REQUEST_EXAMPLE]),
+    retrieve=extend_schema(summary="Follow one request", examples=[REQUEST_EXAMPLE]),
+    create=extend_schema(
+        summary="File an export or erasure for one of your customers",
+        examples=[NEW_REQUEST_EXAMPLE, REQUEST_EXAMPLE],
+    ),
 )
 class RequestViewSet(
     mixins.ListModelMixin,
@@ -78,7 +100,10 @@ class RequestViewSet(
         partner = getattr(self.request, "partner", None)
         if partner is None:
             return DataSubjectRequest.objects.none()
-        return DataSubjectRequest.objects.filter(partner=partner).order_by("-id")
+        # The partner's own requests, and of those only what access control still lets the
+        # client read: revoking its binding stops it on the next request.
+        own = DataSubjectRequest.objects.filter(partner=partner)
+        return restrict(own, self.request.user, "read").order_by("-id")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -92,6 +117,11 @@ class RequestViewSet(
         # Another partner's customer looks exactly like one that does not exist.
         if customer is None:
             raise ValidationError({"customer": ["No such customer."]})
+        if not authorize(request.user, "create", "privacy-requests",
+                         DataSubjectRequest(partner=request.partner)).allowed:  # fmt: skip
+            record_denial(request, user=request.user, resource="privacy-requests",
+                          action="create", reason="no grant to file requests")  # fmt: skip
+            raise PermissionDenied
         kind = serializer.validated_data["kind"]
         if kind == DataSubjectRequest.Kind.EXPORT and customer.owner is None:
             raise ValidationError({"customer": [NO_ACCOUNT]})
@@ -107,7 +137,9 @@ class RequestViewSet(
         return Response(self.get_serializer(dsr).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Read a customer's current consents", responses=ConsentSerializer(many=True)
+        summary="Read a customer's current consents",
+        responses=ConsentSerializer(many=True),
+        examples=[CONSENT_EXAMPLE],
     )
     @action(detail=False, methods=["get"], url_path=r"consents/(?P<customer_id>\d+)")
     def consents(self, request, customer_id=None):

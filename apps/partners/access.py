@@ -9,6 +9,7 @@ from rest_framework.permissions import SAFE_METHODS
 
 from apps.api.permissions import is_machine_client, token_scopes
 from apps.partners.models import Customer
+from apps.rbac.middleware import record_denial
 from apps.rbac.services import authorize, restrict
 
 RESOURCE = "customers"
@@ -30,11 +31,21 @@ def caller_reference(request) -> str:
 
 def may_use_customers(request) -> bool:
     """Whether any grant lets the caller do this kind of request on some customer."""
-    return authorize(request.user, action_for(request), RESOURCE).allowed
+    action = action_for(request)
+    decision = authorize(request.user, action, RESOURCE)
+    if not decision.allowed and request.user.is_authenticated:
+        record_denial(request, user=request.user, resource=RESOURCE, action=action,
+                      reason=decision.reason)  # fmt: skip
+    return decision.allowed
 
 
 def may_act_on(request, customer: Customer) -> bool:
-    return authorize(request.user, action_for(request), RESOURCE, customer).allowed
+    action = action_for(request)
+    decision = authorize(request.user, action, RESOURCE, customer)
+    if not decision.allowed:
+        record_denial(request, user=request.user, resource=RESOURCE, action=action,
+                      obj=customer, reason=decision.reason)  # fmt: skip
+    return decision.allowed
 
 
 def may_see_personal_fields(request) -> bool:

@@ -90,8 +90,18 @@ class CustomerAccess(permissions.BasePermission):
     create=extend_schema(
         summary="Create a customer", examples=[NEW_CUSTOMER_EXAMPLE, CUSTOMER_EXAMPLE]
     ),
-    update=extend_schema(summary="Replace a customer's fields"),
-    partial_update=extend_schema(summary="Change some of a customer's fields"),
+    update=extend_schema(
+        summary="Replace a customer's fields", examples=[NEW_CUSTOMER_EXAMPLE, CUSTOMER_EXAMPLE]
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a customer's fields",
+        examples=[
+            OpenApiExample(
+                "New email address", value={"email": "casey.j@example.com"}, request_only=True
+            ),
+            CUSTOMER_EXAMPLE,
+        ],
+    ),
 )
 class CustomerViewSet(
     mixins.ListModelMixin,

@@ -6,6 +6,9 @@ record (``apps.accounts.stepup``). This module adds the rules that belong to car
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from apps.accounts.stepup import recently_passed_second_factor
 from apps.rbac.services import authorize
@@ -34,6 +37,8 @@ class Caller:
     scopes: frozenset[str] | None = None
     partner: object = None
     second_factor_recent: bool = False
+    # The token session of a JWT caller, named in its access events.
+    token_session_id: str | None = None
 
     @classmethod
     def for_user(cls, user, *, second_factor_recent: bool = False) -> "Caller":
@@ -54,7 +59,11 @@ class Caller:
 
 
 def caller_from_request(request) -> Caller:
-    """The caller of a page or API request (DRF's request or Django's)."""
+    """The caller of a page or API request (DRF's request or Django's).
+
+    A partner client is known by its OAuth2 token, a user client by the token session its JWT
+    belongs to (set by ``apps.api.authentication``), and a person in a browser by their session.
+    """
     auth = getattr(request, "auth", None)
     application = getattr(auth, "application", None)
     if application is not None:
@@ -65,17 +74,37 @@ def caller_from_request(request) -> Caller:
             scopes=frozenset(str(getattr(auth, "scope", "") or "").split()),
             partner=getattr(request, "partner", None),
         )
+    token_session = getattr(request, "token_session", None)
+    if token_session is not None:
+        return Caller(
+            user=request.user,
+            second_factor_recent=token_session_passed_second_factor_recently(token_session),
+            token_session_id=str(token_session.pk),
+        )
     return Caller(
         user=request.user,
         second_factor_recent=second_factor_is_recent(getattr(request, "_request", request)),
     )
 
 
+def token_session_passed_second_factor_recently(token_session, *, now=None) -> bool:
+    """Whether a JWT's token session passed a second factor within the last five minutes.
+
+    A token session passes its second factor once, at the token endpoint, when it begins;
+    refreshing its tokens asks for no code. So its second factor is exactly as old as the
+    session row, which the request's authentication has just read. The token's own
+    ``mfa_verified`` claim is not consulted: the row decides.
+    """
+    if not token_session.mfa_verified or token_session.ended_at is not None:
+        return False
+    age = (now or timezone.now()) - token_session.created_at
+    return age < timedelta(seconds=SECOND_FACTOR_WINDOW_SECONDS)
+
+
 def second_factor_is_recent(request) -> bool:
-    """Whether the session passed a second factor within the last five minutes."""
+    """Whether the browser session passed a second factor within the last five minutes."""
     if not hasattr(request, "session"):
-        # TODO: a JWT caller has no session; ask its token session once MFA records the
-        # second factor there. Until then a JWT user cannot reveal a card number.
+        # Neither a token session (asked first) nor a browser session: no second factor.
         return False
     return bool(
         recently_passed_second_factor(request, within_seconds=SECOND_FACTOR_WINDOW_SECONDS)

@@ -8,7 +8,7 @@ only as brand and last four, except the detokenise response, which is marked unc
 
 from django.db.models import QuerySet
 from django.utils.cache import add_never_cache_headers
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -20,6 +20,7 @@ from apps.pci import access, services
 from apps.pci.access import Caller, caller_from_request
 from apps.pci.models import CardToken
 from apps.pci.validation import CardRejected
+from apps.rbac.middleware import record_denial
 
 # Names under which clients send a card security code; any of them is refused, never stored.
 SECURITY_CODE_FIELDS = frozenset(
@@ -60,6 +61,28 @@ class DetokenizeSerializer(serializers.Serializer):
     )
 
 
+# A published test number, never a real card; answers show only brand and last four.
+CARD_EXAMPLE = OpenApiExample(
+    "A stored card",
+    value={"token": "tok_4pQk7Zr2mVx9LbN3sT8wYc", "token_format": "opaque",
+           "masked": "Visa •••• 1111", "brand": "Visa", "last_four": "1111",
+           "expiry": "12/30", "owner": "user:17", "created_at": "2026-12-04T09:00:00Z",
+           "expires_at": "2030-12-31T23:59:59Z"},
+    response_only=True,
+)  # fmt: skip
+TOKENIZE_EXAMPLE = OpenApiExample(
+    "Tokenise a test card",
+    value={"number": "4111111111111111", "expiry_month": "12", "expiry_year": "2030"},
+    request_only=True,
+)
+DETOKENIZE_EXAMPLES = [
+    OpenApiExample("State the purpose", value={"purpose": "chargeback 2026-118"},
+                   request_only=True),
+    OpenApiExample("Revealed", value={"token": "tok_4pQk7Zr2mVx9LbN3sT8wYc",
+                                      "number": "4111111111111111"}, response_only=True),
+]  # fmt: skip
+
+
 class VaultView(GenericAPIView):
     serializer_class = CardSerializer
 
@@ -80,6 +103,8 @@ class VaultView(GenericAPIView):
             owner is None
             or not access.authorized(caller, action, CardToken(owner_partner=owner))[0]
         ):
+            record_denial(self.request, user=caller.user, resource=access.RESOURCE,
+                          action=action, reason="partner not granted")  # fmt: skip
             raise PermissionDenied("Not allowed for this partner.")
         return owner
 
@@ -99,7 +124,15 @@ def card_for(caller: Caller, token: str, action: str) -> CardToken:
 
 
 class CardListView(VaultView):
-    @extend_schema(operation_id="cards_list", summary="List stored cards, masked")
+    # Only for the schema generator, which reads the model from it; lists use cards_of().
+    queryset = CardToken.objects.none()
+
+    @extend_schema(
+        operation_id="cards_list",
+        summary="List stored cards, masked",
+        responses={200: CardSerializer(many=True)},
+        examples=[CARD_EXAMPLE],
+    )
     def get(self, request):
         caller = self.caller()
         owner = self.owner_for(caller, _partner_param(request.query_params), access.READ)
@@ -113,6 +146,7 @@ class CardListView(VaultView):
         summary="Tokenise a card",
         request=TokenizeSerializer,
         responses={201: CardSerializer, 200: CardSerializer},
+        examples=[TOKENIZE_EXAMPLE, CARD_EXAMPLE],
     )
     def post(self, request):
         caller = self.caller()
@@ -151,12 +185,16 @@ class CardListView(VaultView):
 
 
 class CardDetailView(VaultView):
-    @extend_schema(operation_id="cards_read", summary="Read one stored card, masked")
+    @extend_schema(
+        operation_id="cards_read", summary="Read one stored card, masked", examples=[CARD_EXAMPLE]
+    )
     def get(self, request, token):
         return Response(CardSerializer(card_for(self.caller(), token, access.READ)).data)
 
     @extend_schema(
-        operation_id="cards_delete", summary="Delete a stored card", responses={204: None}
+        operation_id="cards_delete",
+        summary="Delete a stored card",
+        responses={204: None},
     )
     def delete(self, request, token):
         caller = self.caller()
@@ -176,6 +214,7 @@ class DetokenizeView(VaultView):
         operation_id="cards_detokenize",
         summary="Reveal a card number (cards:detokenize, second factor, stated purpose)",
         request=DetokenizeSerializer,
+        examples=DETOKENIZE_EXAMPLES,
         responses={
             200: inline_serializer(
                 "RevealedCard",

@@ -2,13 +2,68 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.core.classification import RetentionAction, classified, internal, restricted
 from apps.pci.masking import mask_card
 from apps.siem.models import SecurityEvent
 
 # How a card token is named in security events ("card:tok_..."), never by its number.
 EVENT_SUBJECT_PREFIX = "card:"
+# A Tink AES-GCM ciphertext: version byte 1, 4-byte key id, 12-byte nonce, 16-byte tag.
+_TINK_PREFIX_VERSION = 1
+_SHORTEST_CIPHERTEXT = 1 + 4 + 12 + 16
 
 
+class CardCiphertextField(models.BinaryField):
+    """A card number as the vault seals it (``apps.pci.keys``, the ``pci`` keyset), and nothing
+    else: a value that is not shaped like a Tink ciphertext is refused before it is written, so
+    a number can never reach the table in the clear by mistake.
+
+    ``ciphertext_keyset`` tells the classification check that this column is encrypted.
+    """
+
+    ciphertext_keyset = "pci"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is not None:
+            data = bytes(value)
+            if len(data) < _SHORTEST_CIPHERTEXT or data[0] != _TINK_PREFIX_VERSION:
+                # The message never repeats the value: it may be the very number refused.
+                raise ValueError("refusing to store a card number that is not encrypted")
+        return super().get_db_prep_value(value, connection, prepared)
+
+
+@classified(
+    personal=True,
+    subject="owner_user",
+    # The period restarts when a card is tokenised again or renewed (``expires_at``); the
+    # vault's hourly purge enforces it and records each card it deletes.
+    retention_enforced_by="apps.pci.tasks.purge_expired_card_tokens",
+    fields={
+        "id": internal(),
+        "token": internal(),
+        "token_format": internal(),
+        # Read only by detokenisation, which records every reading as a data.access event.
+        "pan_ciphertext": restricted(
+            access_logged=True,
+            retention_days=settings.PCI_CARD_RETENTION_DAYS,
+            retention_action=RetentionAction.DELETE,
+        ),
+        # A keyed hash of owner and number: finds a card again, reveals nothing without the key.
+        "fingerprint": internal(),
+        # Truncated to the last four, the number is no longer cardholder data (PCI DSS 3.4).
+        "brand": internal(),
+        "last_four": internal(),
+        "expiry_month": internal(),
+        "expiry_year": internal(),
+        "owner_user": internal(),
+        "owner_partner": internal(),
+        "created_at": internal(),
+        "created_by": internal(),
+        "created_via": internal(),
+        "renewed_at": internal(),
+        "expires_at": internal(),
+    },
+)
 class CardToken(models.Model):
     """A card held by the vault: a random token standing in for a number kept only encrypted.
 
@@ -25,7 +80,7 @@ class CardToken(models.Model):
 
     token = models.CharField(max_length=40, unique=True)
     token_format = models.CharField(max_length=24, choices=Format, default=Format.OPAQUE)
-    pan_ciphertext = models.BinaryField(editable=False)
+    pan_ciphertext = CardCiphertextField(editable=False)
     # Unique over the whole table: owner and number are both part of what it is computed from.
     fingerprint = models.CharField(max_length=80, unique=True, editable=False)
     brand = models.CharField(max_length=16)

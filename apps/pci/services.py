@@ -1,15 +1,17 @@
 """Every change to the vault, and every reading of a card number, goes through here."""
 
+import functools
 import logging
 import re
 import secrets
 import string
 from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
+from apps.core.classification import policy_of
 from apps.partners.models import Partner
 from apps.pci import access
 from apps.pci.access import Caller
@@ -22,7 +24,8 @@ from apps.pci.keys import (
 )
 from apps.pci.models import EVENT_SUBJECT_PREFIX, CardToken
 from apps.pci.validation import CardRejected, luhn_is_valid, validate_expiry, validate_pan
-from apps.siem.events import Outcome, Severity, emit
+from apps.siem.events import Outcome, Severity, emit, new_event
+from apps.siem.models import SecurityEvent
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +62,8 @@ class DetokenizationRefused(PermissionError):
 
 def retention_period() -> timedelta:
     """How long a card is kept unless renewed: the classification policy for card numbers."""
-    return timedelta(days=settings.PCI_CARD_RETENTION_DAYS)
+    policy = policy_of(CardToken).fields["pan_ciphertext"]
+    return timedelta(days=policy.retention_days)
 
 
 def owner_reference(owner) -> str:
@@ -106,6 +110,13 @@ def _new_token(token_format: str, digits: str) -> str:
     return candidate
 
 
+def _owner_reference_of(card: CardToken) -> str:
+    """owner_reference(card.owner), from the row's own columns."""
+    if card.owner_partner_id is not None:
+        return f"partner:{card.owner_partner_id}"
+    return f"user:{card.owner_user_id}"
+
+
 def _owner_filter(owner) -> dict:
     if isinstance(owner, Partner):
         return {"owner_partner": owner}
@@ -127,11 +138,11 @@ def tokenize_card(
 
     1. Refuse a security code outright, and a number or expiry that breaks a rule.
     2. Draw a random token, encrypt the number bound to it, and insert the row and its event
-       in one transaction.
+       in one statement.
     3. If the card is already held for this owner (the fingerprint is unique), keep the token
        it has: update its expiry and renew its retention instead.
-    The common case, a new card, costs one insert more than a plain row (its event) and no
-    lookup; the unique fingerprint finds duplicates, even between concurrent requests.
+    The common case, a new card, is one statement, like a plain insert, and no lookup; the
+    unique fingerprint finds duplicates, even between concurrent requests.
     """
     if security_code not in (None, ""):
         raise SecurityCodeRefused
@@ -151,45 +162,114 @@ def tokenize_card(
     aead = card_aead()
     for _ in range(TOKEN_DRAWS):
         token = _new_token(token_format, card.digits)
+        card_row = CardToken(
+            token=token,
+            token_format=token_format,
+            pan_ciphertext=aead.encrypt(card.digits.encode(), _associated_data(token)),
+            fingerprint=fingerprint,
+            brand=card.brand,
+            last_four=card.last_four,
+            expiry_month=month,
+            expiry_year=year,
+            created_at=now,
+            created_by=actor.reference,
+            created_via=via,
+            expires_at=now + retention_period(),
+            **_owner_filter(owner),
+        )
+        event = new_event(
+            "data.modification",
+            actor=actor.reference,
+            subject=card_row.event_subject,
+            details={
+                "action": "card.tokenized",
+                "card": token,
+                "owner": owner_reference(owner),
+                "brand": card_row.brand,
+                "last_four": card_row.last_four,
+            },
+        )
+        if _insert_card_and_event(card_row, event):
+            return card_row, True
+
+        # Nothing was inserted: either this card is already held for this owner (perhaps
+        # stored a moment ago by a concurrent request), and that row is the answer; or the
+        # token was drawn before, and another is drawn.
+        existing = _held_card(owner, [fingerprint])
+        if existing is not None:
+            return _renew_held_card(existing, month, year, now), False
+    raise RuntimeError("could not draw an unused card token")
+
+
+def _insert_card_and_event(card: CardToken, event: SecurityEvent) -> bool:
+    """Insert a new card and the event recording it in one statement; False on a conflict.
+
+    One statement is one round trip and, outside a transaction, its own transaction: both rows
+    are written or neither. A clash on the token or the fingerprint inserts nothing instead of
+    raising, so no savepoint is needed to survive it inside a caller's transaction. Saving the
+    two models instead costs a BEGIN or a SAVEPOINT, two INSERTs and a COMMIT or a RELEASE.
+    """
+    if connection.vendor != "postgresql":
+        # The development database (SQLite) takes the plain way.
         try:
             with transaction.atomic():
-                stored = CardToken.objects.create(
-                    token=token,
-                    token_format=token_format,
-                    pan_ciphertext=aead.encrypt(card.digits.encode(), _associated_data(token)),
-                    fingerprint=fingerprint,
-                    brand=card.brand,
-                    last_four=card.last_four,
-                    expiry_month=month,
-                    expiry_year=year,
-                    created_at=now,
-                    created_by=actor.reference,
-                    created_via=via,
-                    expires_at=now + retention_period(),
-                    **_owner_filter(owner),
-                )
-                emit(
-                    "data.modification",
-                    actor=actor.reference,
-                    subject=stored.event_subject,
-                    details={
-                        "action": "card.tokenized",
-                        "card": stored.token,
-                        "owner": owner_reference(owner),
-                        "brand": stored.brand,
-                        "last_four": stored.last_four,
-                    },
-                )
+                card.save(force_insert=True)
+                event.save(force_insert=True)
         except IntegrityError:
-            # Either this card is already held for this owner (perhaps stored a moment ago by
-            # a concurrent request), and that row is the answer; or the token was drawn
-            # before, and another is drawn.
-            existing = _held_card(owner, [fingerprint])
-            if existing is not None:
-                return _renew_held_card(existing, month, year, now), False
-            continue
-        return stored, True
-    raise RuntimeError("could not draw an unused card token")
+            return False
+        return True
+
+    card_fields, event_fields = _insertable(CardToken), _insertable(SecurityEvent)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _card_and_event_sql(),
+            [*_values(card, card_fields), *_values(event, event_fields)],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+
+    for row, pk in ((event, inserted[0]), (card, inserted[1])):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias
+    # What a save would have done: detection receives the event once it commits.
+    post_save.send(
+        sender=SecurityEvent, instance=event, created=True, update_fields=None, raw=False,
+        using=connection.alias,
+    )  # fmt: skip
+    return True
+
+
+def _insertable(model) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _values(row, fields) -> list:
+    return [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+
+
+@functools.cache
+def _card_and_event_sql() -> str:
+    """The statement, built once from the two models' columns.
+
+    The event's values are selected from the inserted card, so that a conflict inserts no
+    event either; values in a SELECT list are not typed by the target columns, so each is
+    cast to its column's type.
+    """
+    quote = connection.ops.quote_name
+    card_fields, event_fields = _insertable(CardToken), _insertable(SecurityEvent)
+    card_columns = ", ".join(quote(f.column) for f in card_fields)
+    card_values = ", ".join(["%s"] * len(card_fields))
+    event_columns = ", ".join(quote(f.column) for f in event_fields)
+    event_values = ", ".join(f"%s::{f.db_type(connection)}" for f in event_fields)
+    # Only table and column names of the models are formatted in; every value is a parameter.
+    return (
+        f"WITH card AS (INSERT INTO {quote(CardToken._meta.db_table)} ({card_columns}) "  # noqa: S608
+        f"VALUES ({card_values}) ON CONFLICT DO NOTHING RETURNING id) "
+        f"INSERT INTO {quote(SecurityEvent._meta.db_table)} ({event_columns}) "
+        f"SELECT {event_values} FROM card RETURNING id, (SELECT id FROM card)"
+    )
 
 
 def _held_card(owner, fingerprints: list[str]) -> CardToken | None:
@@ -237,8 +317,9 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
     1. A purpose must be stated.
     2. The token must exist, and the caller may see it: unknown and forbidden are refused
        alike, so that refusals do not tell which tokens exist.
-    3. A user must have passed a second factor within five minutes; a client's token must
-       carry the cards:detokenize scope (checked in step 2).
+    3. A user must have passed a second factor within five minutes (in the browser session,
+       or, for a JWT, when its token session began); a client's token must carry the
+       cards:detokenize scope (checked in step 2).
     4. An expired card is not revealed; the retention purge is about to delete it.
     Every refusal is recorded as a failed data.access event before it is raised, so callers
     must let that event commit (the API returns its refusal rather than rolling back).
@@ -253,11 +334,8 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
 
     if not PURPOSE_MIN_LENGTH <= len(purpose) <= PURPOSE_MAX_LENGTH:
         raise refuse("no_purpose")
-    card = (
-        CardToken.objects.select_related("owner_user", "owner_partner")
-        .filter(token=shown_token)
-        .first()
-    )
+    # The row alone: the event names the owner by id, so neither owner is loaded.
+    card = CardToken.objects.filter(token=shown_token).first()
     if card is None:
         raise refuse("unknown_token")
     allowed, why = access.authorized(actor, access.DETOKENIZE, card)
@@ -298,10 +376,11 @@ def _record_access(
         details={
             "action": "card.detokenize",
             "card": token,
-            "owner": owner_reference(card.owner) if card is not None else "",
+            "owner": _owner_reference_of(card) if card is not None else "",
             "purpose": purpose[:PURPOSE_MAX_LENGTH],
             "reason": reason,
             "via_client": actor.is_client,
+            "api_session": actor.token_session_id or "",
         },
     )
 

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from apps.rbac import registry, services
-from apps.rbac.decisions import authorize, restrict
+from apps.rbac.decisions import authorize, authorize_every_object, restrict
 from apps.rbac.middleware import record_denial
 from apps.rbac.models import AccessReview, GroupObjectGrant, Role, RoleBinding, UserObjectGrant
 from apps.rbac.reports import to_csv, to_json
@@ -29,9 +29,12 @@ class RbacAdminMixin:
     rbac_actions = {"view": "read", "add": "create", "change": "write", "delete": "delete"}
 
     def _rbac(self, request, verb, obj=None) -> bool:
-        declared = registry.for_resource(self.rbac_resource) is not None
-        target = obj if declared else None
-        return authorize(request.user, self.rbac_actions[verb], self.rbac_resource, target).allowed
+        action = self.rbac_actions[verb]
+        if registry.for_resource(self.rbac_resource) is None:
+            # Nothing narrows an undeclared resource's rows, so a scoped grant
+            # (partner:42) would open all of them: only an unscoped one admits.
+            return authorize_every_object(request.user, action, self.rbac_resource).allowed
+        return authorize(request.user, action, self.rbac_resource, obj).allowed
 
     def has_module_permission(self, request):
         return self._rbac(request, "view")

@@ -8,7 +8,7 @@ with the caller's readable ones. An unknown subject is simply denied everything.
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -28,6 +28,20 @@ class _CheckBase:
     rbac_resource = "access"
     rbac_actions = {"GET": "check", "POST": "check"}
     rbac_token_scopes = {"check": "authz:check"}
+
+
+CHECK_EXAMPLES = [
+    OpenApiExample(
+        "May user 17 change customer 1234?",
+        value={"subject": 17, "action": "write", "resource": "customers", "object": "1234"},
+        request_only=True,
+    ),
+    OpenApiExample("Allowed", value={"allowed": True}, response_only=True),
+]
+# List examples name one row: the schema generator wraps it in the list or page itself.
+OBJECTS_EXAMPLE = OpenApiExample(
+    "A customer user 17 may read", value={"id": "1234"}, response_only=True
+)
 
 
 class CheckQuestion(serializers.Serializer):
@@ -76,7 +90,10 @@ def _readable_object(request, declaration, object_id):
 
 
 class CheckView(_CheckBase, APIView):
-    @extend_schema(request=CheckQuestion, responses={200: CheckAnswer}, tags=["access"])
+    @extend_schema(
+        request=CheckQuestion, responses={200: CheckAnswer}, tags=["access"],
+        examples=CHECK_EXAMPLES,
+    )  # fmt: skip
     def post(self, request):
         """May the subject do the action on this object?"""
         question = CheckQuestion(data=request.data)
@@ -119,9 +136,28 @@ class ObjectsView(_CheckBase, ListAPIView):
         self.paginator.ordering = "-pk"
         return super().paginate_queryset(queryset)
 
-    @extend_schema(parameters=[ObjectsQuestion], tags=["access"])
+    @extend_schema(parameters=[ObjectsQuestion], tags=["access"], examples=[OBJECTS_EXAMPLE])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+REVIEW_EXAMPLE = OpenApiExample(
+    "A saved review",
+    value={
+        "id": "6f1c2b9e-8d4a-4c1e-9a57-3b2f0d7e5a10",
+        "created_at": "2026-12-01T08:00:00Z",
+        "created_by": 3,
+        "entries": [
+            {"holder": "user:17", "holder_email": "priya@acme.example",
+             "holder_last_login": "2026-11-30T16:20:00Z", "kind": "role",
+             "role": "partner-client", "scope": "partner:42", "object": "",
+             "granted_by": "user:3", "reason": "Acme CRM integration",
+             "granted_at": "2026-06-01T09:00:00Z", "expires_at": None,
+             "last_used_at": "2026-11-30T16:21:00Z"},
+        ],
+    },
+    response_only=True,
+)  # fmt: skip
 
 
 class AccessReviewSerializer(serializers.ModelSerializer):
@@ -131,8 +167,12 @@ class AccessReviewSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List saved access reviews", tags=["access"]),
-    retrieve=extend_schema(summary="Read one saved access review", tags=["access"]),
+    list=extend_schema(
+        summary="List saved access reviews", tags=["access"], examples=[REVIEW_EXAMPLE]
+    ),
+    retrieve=extend_schema(
+        summary="Read one saved access review", tags=["access"], examples=[REVIEW_EXAMPLE]
+    ),
 )
 class AccessReviewViewSet(RbacQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     """Saved access reviews, for compliance tools; taken in the admin."""

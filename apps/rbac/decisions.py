@@ -280,6 +280,26 @@ def authorize(user, action: str, resource: str, obj=None) -> Decision:
     return _decide_on_object(grants, user, action, resource, obj)
 
 
+def authorize_every_object(user, action: str, resource: str) -> Decision:
+    """May ``user`` do ``action`` on every object of ``resource``, whatever its scope?
+
+    For pages and lists that cannot be narrowed row by row (roles, bindings, grants: resources
+    not declared to the registry): a permission scoped to a partner or to one's own objects
+    must not open them whole, so only an unscoped grant (``all``) counts.
+    """
+    grants = grants_for(user)
+    if grants is None:
+        return Decision(False, "not signed in")
+    if not grants.active:
+        return Decision(False, "account inactive or gone")
+    if grants.superuser:
+        return Decision(True, "superuser")
+    via = grants.scopes_for(resource, action).get(SCOPE_ALL)
+    if via is not None:
+        return _allow(f"role {via[0]} grants {resource}:{action}:all", via)
+    return Decision(False, f"no unscoped grant of {resource}:{action}")
+
+
 def _decide_on_resource(grants, user, action, resource) -> Decision:
     scopes = grants.scopes_for(resource, action)
     if scopes:

@@ -33,6 +33,37 @@ def record_denial(request, *, user, resource, action, obj=None, reason="") -> No
         pending.append((actor, details))
 
 
+# What an admin view does, as an access-control action; a POST to a page changes something.
+ADMIN_VIEW_ACTIONS = {
+    "changelist_view": "read",
+    "add_view": "create",
+    "change_view": "read",
+    "delete_view": "delete",
+    "history_view": "read",
+}
+
+
+def record_admin_refusal(request, view, *, object_id=None) -> None:
+    """Record the refusal of an admin page: resource, action and the id from the URL."""
+    model_admin = getattr(view, "__self__", None)
+    model = getattr(model_admin, "model", None)
+    resource = getattr(model_admin, "rbac_resource", None)
+    if resource is None:
+        resource = model._meta.label_lower if model is not None else "admin"
+    action = ADMIN_VIEW_ACTIONS.get(getattr(view, "__name__", ""), "read")
+    if action == "read" and request.method == "POST":
+        action = "write"
+    record_denial(request, user=request.user, resource=resource, action=action,
+                  obj=_UrlObject(object_id), reason="refused by the admin")  # fmt: skip
+
+
+class _UrlObject:
+    """Only the id written in the URL: recording a refusal never loads the object."""
+
+    def __init__(self, pk):
+        self.pk = pk
+
+
 class DenialAuditMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

@@ -70,6 +70,23 @@ BATCH_EXAMPLE = OpenApiExample(
 )
 
 
+class BatchAnswerSerializer(serializers.Serializer):
+    accepted = serializers.ListField(child=serializers.DictField(), help_text="index and id")
+    rejected = serializers.ListField(child=serializers.DictField(), help_text="index and errors")
+
+
+BATCH_ANSWER_EXAMPLE = OpenApiExample(
+    "One kept, one refused",
+    value={
+        "accepted": [{"index": 0, "id": 90211}],
+        "rejected": [
+            {"index": 1, "errors": {"event_type": ["unknown event type 'no.such.type'"]}}
+        ],
+    },
+    response_only=True,
+)  # fmt: skip
+
+
 class EventIngestView(APIView):
     """POST /api/v1/events/: store a batch; answer which events were kept and which refused."""
 
@@ -78,8 +95,8 @@ class EventIngestView(APIView):
     @extend_schema(
         summary="Send a batch of security events",
         request=EventBatchSerializer,
-        examples=[BATCH_EXAMPLE],
-        responses={200: None},
+        examples=[BATCH_EXAMPLE, BATCH_ANSWER_EXAMPLE],
+        responses={200: BatchAnswerSerializer},
     )
     def post(self, request):
         envelope = EventBatchSerializer(data=request.data)

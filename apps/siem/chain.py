@@ -60,10 +60,12 @@ def _head() -> ChainState:
 
 
 def seal_pending(*, limit: int = SEAL_BATCH, wait: bool = True) -> int:
-    """Link up to ``limit`` unsealed events to the chain; return how many were sealed.
+    """Detect and link up to ``limit`` unsealed events to the chain; return how many.
 
-    With ``wait=False`` the call returns 0 at once when another sealer holds the head, since
-    that sealer (or the next scheduled run) will take these rows too.
+    Detection runs on exactly the rows being sealed, in the sealing transaction: a row is in the
+    chain only once detection has seen it, and a sealer killed half-way leaves both undone for
+    the next. With ``wait=False`` the call returns 0 at once when another sealer holds the head,
+    since that sealer (or the next scheduled run) will take these rows too.
     """
     with transaction.atomic():
         ChainState.objects.get_or_create(pk=HEAD_ID)
@@ -84,10 +86,23 @@ def seal_pending(*, limit: int = SEAL_BATCH, wait: bool = True) -> int:
         if not pending:
             return 0
 
+        _detect(pending)
         _write_seals(pending)
         head.last_seq, head.last_hash, head.sealed_at = seq, prev, timezone.now()
         head.save(update_fields=["last_seq", "last_hash", "sealed_at"])
     return len(pending)
+
+
+def _detect(events: list[SecurityEvent]) -> None:
+    from apps.siem import detection
+
+    try:
+        with transaction.atomic():
+            detection.detect([event.pk for event in events])
+    except Exception:
+        # A rule that fails must not hold the chain (and every later event) back: the events
+        # are sealed all the same and operators get the traceback.
+        logger.exception("detection failed for events %s..%s", events[0].pk, events[-1].pk)
 
 
 def _write_seals(events: list[SecurityEvent]) -> None:

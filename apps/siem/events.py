@@ -55,7 +55,7 @@ def reference(party) -> str:
     return f"user:{party.pk}"
 
 
-def emit(
+def new_event(
     event_type: str,
     *,
     actor=None,
@@ -67,13 +67,17 @@ def emit(
     outcome: str | None = None,
     service: str = "portal",
 ) -> SecurityEvent:
-    """Record one security event; address and user agent default to the current request's."""
+    """The event ``emit()`` would record, scrubbed and completed, but not yet saved.
+
+    For a writer that inserts the event in the same statement as its own row; it must then
+    send ``post_save`` for it, as a save would, so that detection still receives it.
+    """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown security event type {event_type!r}")
     default_severity, default_outcome = EVENT_TYPES[event_type]
     request = current_request_context()
 
-    return SecurityEvent.objects.create(
+    return SecurityEvent(
         occurred_at=timezone.now(),
         event_type=event_type,
         severity=severity or default_severity,
@@ -89,3 +93,13 @@ def emit(
         request_id=request.request_id or "",
         details=scrub(details or {}),
     )
+
+
+def emit(event_type: str, **fields) -> SecurityEvent:
+    """Record one security event; address and user agent default to the current request's.
+
+    Takes the keyword arguments of ``new_event()``.
+    """
+    event = new_event(event_type, **fields)
+    event.save(force_insert=True)
+    return event

@@ -12,7 +12,6 @@ from apps.core.scrub import scrub
 from apps.siem.events import EVENT_TYPES
 from apps.siem.models import SecurityEvent
 
-DETECTION_CHUNK = 500
 MAX_DETAILS_BYTES = 8192
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=7)
@@ -124,7 +123,7 @@ def store_events(items: list[dict], *, source: str) -> list[SecurityEvent]:
     ``source`` (the client or account that sent them) is kept in each event's details, so an
     event can always be traced to who reported it.
     """
-    from apps.siem.tasks import process_events
+    from apps.siem.receivers import request_detection
 
     rows = []
     for item in items:
@@ -150,8 +149,5 @@ def store_events(items: list[dict], *, source: str) -> list[SecurityEvent]:
 
     with transaction.atomic():
         stored = SecurityEvent.objects.bulk_create(rows)
-        ids = [event.pk for event in stored]
-        for start in range(0, len(ids), DETECTION_CHUNK):
-            chunk = ids[start : start + DETECTION_CHUNK]
-            transaction.on_commit(lambda chunk=chunk: process_events.delay(chunk))
+        transaction.on_commit(request_detection)
     return stored

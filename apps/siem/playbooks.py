@@ -12,6 +12,7 @@ import json
 import logging
 import time
 import urllib.request
+from collections import Counter
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
@@ -40,6 +41,11 @@ DEFAULT_OPTIONS = {
     "rate_limit_minutes": 15,
     "requests_per_minute": 60,
     "lock_minutes": 30,
+    # A forced reset switches the owner's password off, so a single mistyped guess against an
+    # account must not earn it one (anyone who knows six addresses could otherwise disable six
+    # passwords): only accounts tried this many times, or signed in to from the attacking
+    # address, are treated as under attack.
+    "reset_after_failures": 3,
 }
 ADDRESS_ACTIONS = {Action.BLOCK_ADDRESS, Action.RATE_LIMIT_ADDRESS}
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -64,7 +70,7 @@ def run(incident_id: int) -> list[str]:
 
     done, failed = [], []
     for action in incident.rule.playbook:
-        for target in _targets(incident, action):
+        for target in _targets(incident, action, options):
             try:
                 if _perform_once(incident, action, target, options):
                     done.append(f"{action} {target}".strip())
@@ -79,33 +85,56 @@ def run(incident_id: int) -> list[str]:
     return done
 
 
-def _targets(incident: Incident, action: str) -> list[str]:
+def _targets(incident: Incident, action: str, options: dict) -> list[str]:
     events = incident.events.all()
     if action in ADDRESS_ACTIONS:
         return sorted({ip for ip in events.values_list("ip", flat=True) if ip})
     if action == Action.ALERT_SECURITY_TEAM:
         return [""]
-    return [f"user:{pk}" for pk in sorted(_targeted_user_ids(events))]
+    tries = _tries_per_account(events)
+    if action == Action.FORCE_PASSWORD_RESET:
+        at_risk = {pk for pk, count in tries.items() if count >= options["reset_after_failures"]}
+        return [f"user:{pk}" for pk in sorted(at_risk | _signed_in_from_there(incident, events))]
+    return [f"user:{pk}" for pk in sorted(tries)]
 
 
-def _targeted_user_ids(events) -> set[int]:
-    """Accounts the events were aimed at: their subjects, or the identifiers typed at login."""
-    ids, identifiers = set(), set()
+def _tries_per_account(events) -> Counter:
+    """How many of the events were aimed at each account: by subject, or the identifier typed."""
+    tries, identifiers = Counter(), Counter()
     for subject, details in events.values_list("subject", "details"):
         if subject.startswith("user:") and subject[5:].isdigit():
-            ids.add(int(subject[5:]))
+            tries[int(subject[5:])] += 1
         elif isinstance(details, dict) and details.get("identifier"):
-            identifiers.add(str(details["identifier"]).strip().lower())
+            identifiers[str(details["identifier"]).strip().lower()] += 1
     if identifiers:
-        ids |= set(
-            get_user_model().objects.filter(email__in=identifiers).values_list("pk", flat=True)
+        owners = dict(
+            get_user_model().objects.filter(email__in=identifiers).values_list("email", "pk")
         )
         # Any address of an account logs it in and drains its failure counter (see the account
         # adapter), so an attack typed as a second address is aimed at the same account.
-        ids |= set(
-            EmailAddress.objects.filter(email__in=identifiers).values_list("user_id", flat=True)
+        owners |= dict(
+            EmailAddress.objects.filter(email__in=identifiers).values_list("email", "user_id")
         )
-    return ids
+        for identifier, count in identifiers.items():
+            if identifier in owners:
+                tries[owners[identifier]] += count
+    return tries
+
+
+def _signed_in_from_there(incident: Incident, events) -> set[int]:
+    """Accounts signed in to from the incident's addresses since it began: perhaps guessed."""
+    from apps.siem.models import SecurityEvent
+
+    addresses = {ip for ip in events.values_list("ip", flat=True) if ip}
+    began = events.order_by("occurred_at").values_list("occurred_at", flat=True).first()
+    if not addresses or began is None:
+        return set()
+    actors = SecurityEvent.objects.filter(
+        event_type="auth.login.success", ip__in=addresses, occurred_at__gte=began
+    ).values_list("actor", flat=True)
+    return {
+        int(actor[5:]) for actor in actors if actor.startswith("user:") and actor[5:].isdigit()
+    }
 
 
 def _perform_once(incident: Incident, action: str, target: str, options: dict) -> bool:

@@ -1,17 +1,40 @@
-"""Hand every committed event to detection, once its transaction has committed."""
+"""Hand committed events to detection, without a task message per event.
 
+A Celery message costs more than inserting the event it announces, and most requests write an
+event. So a committed event only asks for a detection run, and only the first ask since the
+last run started publishes one: an add-if-absent on a cache key. A run clears the ask before it
+looks for work, then detects and seals every event not yet in the chain (apps/siem/chain.py),
+so an event committed while a run is queued rides along with it, and one committed after the
+run looked asks again and gets a run of its own. Should an ask be lost with the cache, the
+scheduled sealing (every ten seconds) detects what it seals all the same.
+"""
+
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from apps.siem.models import SecurityEvent
 
+DETECTION_REQUESTED_KEY = "siem:detection-requested"
+# How long an ask stands when its run never starts (a stopped worker, a lost message): after
+# that, the next event publishes again.
+DETECTION_REQUEST_TTL = 30
+
+
+def request_detection() -> None:
+    """Make sure a detection run will start after this moment; call after commit."""
+    from apps.siem.tasks import process_pending_events
+
+    if cache.add(DETECTION_REQUESTED_KEY, 1, timeout=DETECTION_REQUEST_TTL):
+        process_pending_events.delay()
+
+
+def clear_detection_request() -> None:
+    cache.delete(DETECTION_REQUESTED_KEY)
+
 
 @receiver(post_save, sender=SecurityEvent, dispatch_uid="siem-detect-on-commit")
 def detect_after_commit(sender, instance, created, **kwargs):
-    if not created:
-        return
-    from apps.siem.tasks import process_events
-
-    event_id = instance.pk
-    transaction.on_commit(lambda: process_events.delay([event_id]))
+    if created:
+        transaction.on_commit(request_detection)

@@ -142,3 +142,35 @@ def test_a_card_number_in_an_unhandled_request_error_is_not_logged(monkeypatch, 
     assert cards.VISA.encode() not in response.content
     assert "storage failed for" in caplog.text
     assert cards.VISA not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("logged", "expected"),
+    [
+        (
+            '"GET /accounts/confirm-email/MTk:1tHx:abc/ HTTP/1.1" 302',
+            f'"GET /accounts/confirm-email/{REDACTED}/ HTTP/1.1" 302',
+        ),
+        (
+            "Not Found: /accounts/password/reset/key/1b-c9x-4a7f3e/",
+            f"Not Found: /accounts/password/reset/key/{REDACTED}/",
+        ),
+        (
+            "/accounts/google/login/callback/?code=4/0Abc&state=xyz&page=2",
+            f"/accounts/google/login/callback/?code={REDACTED}&state={REDACTED}&page=2",
+        ),
+        (
+            "https://rp.example/cb#x?access_token=t1&id_token=t2&scope=openid",
+            f"https://rp.example/cb#x?access_token={REDACTED}&id_token={REDACTED}&scope=openid",
+        ),
+        ("/login/?next=/account/&password=hunter2", f"/login/?next=/account/&password={REDACTED}"),
+    ],
+)
+def test_one_time_secrets_in_urls_are_redacted(logged, expected):
+    assert scrub_text(logged) == expected
+
+
+def test_urls_without_secrets_stay_readable():
+    logged = '"GET /api/v1/customers/?cursor=cD0yMDI2&page_size=50 HTTP/1.1" 200'
+
+    assert scrub_text(logged) == logged

@@ -5,8 +5,14 @@ calls as a platform passkey would, with user verification; django-otp-webauthn c
 signatures exactly as it would a phone's or a security key's.
 """
 
-import pytest
+from importlib import import_module
 
+import pytest
+from django.conf import settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp_webauthn.models import WebAuthnCredential
+
+from apps.siem.models import SecurityEvent
 from tests.conftest import make_person
 from tests.support import CHROMIUM_ARGS, STRONG_PASSWORD, require_chromium
 
@@ -64,7 +70,12 @@ def _sign_in_with_password(page):
     page.locator("form button[type=submit]").first.click()
 
 
-def test_a_registered_passkey_completes_the_login_after_the_password(pia, page):
+def _server_session_of(page):
+    cookie = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=cookie["value"])
+
+
+def _register_a_passkey_then_sign_out(page):
     _sign_in_with_password(page)
     page.wait_for_url("**/account/")
     page.goto("/account/security/")
@@ -77,9 +88,46 @@ def test_a_registered_passkey_completes_the_login_after_the_password(pia, page):
     page.get_by_test_id("logout").click()
     page.wait_for_url("**/accounts/login/**")
 
+
+def test_a_registered_passkey_completes_the_login_after_the_password(pia, page):
+    _register_a_passkey_then_sign_out(page)
+
     _sign_in_with_password(page)
     page.wait_for_url("**/accounts/2fa/authenticate/")
     page.get_by_test_id("passkey-verify").click()
 
     page.wait_for_url("**/account/")
     assert page.get_by_test_id("account-email").inner_text() == "pia@example.com"
+
+
+def test_a_passkey_alone_signs_in_as_both_factors(pia, page):
+    _register_a_passkey_then_sign_out(page)
+
+    page.goto("/accounts/login/")
+    page.get_by_test_id("passkey-sign-in").click()
+
+    page.wait_for_url("**/account/")
+    assert page.get_by_test_id("account-email").inner_text() == "pia@example.com"
+    login = SecurityEvent.objects.filter(event_type="auth.login.success").latest("id")
+    assert login.details["method"] == "passkey"
+    # The passkey verified its user, so the session counts as having passed the second factor
+    # with that passkey, as django-otp records it.
+    session = _server_session_of(page)
+    passkey = WebAuthnCredential.objects.get(user=pia)
+    assert session[DEVICE_ID_SESSION_KEY] == passkey.persistent_id
+
+
+def test_a_passkey_of_a_locked_account_signs_nobody_in(pia, page):
+    _register_a_passkey_then_sign_out(page)
+    pia.is_active = False
+    pia.save(update_fields=["is_active"])
+
+    page.goto("/accounts/login/")
+    page.get_by_test_id("passkey-sign-in").click()
+    page.wait_for_function(
+        "document.getElementById('passkey-verification-status-message').innerText.length > 0"
+    )
+
+    assert "/accounts/login/" in page.url
+    failure = SecurityEvent.objects.filter(event_type="auth.login.failure").latest("id")
+    assert failure.details == {"method": "passkey", "reason": "UserDisabled"}

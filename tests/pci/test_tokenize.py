@@ -2,6 +2,7 @@
 
 import pytest
 import tink
+from django.db import transaction
 
 from apps.pci import services
 from apps.pci.access import Caller
@@ -116,3 +117,32 @@ def test_the_vault_asks_the_project_keyring_for_the_card_keysets_only(monkeypatc
     tokenize(customer)
 
     assert set(asked) == {"pci", "pci-index"}
+
+
+def test_the_card_and_its_event_are_one_write_and_the_event_goes_to_detection(
+    monkeypatch, customer, django_capture_on_commit_callbacks
+):
+    from apps.siem import tasks
+
+    handed_over = []
+    monkeypatch.setattr(tasks.process_events, "delay", handed_over.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        card, created = tokenize(customer)
+
+    event = SecurityEvent.objects.get(event_type="data.modification")
+    assert created
+    assert card.pk == CardToken.objects.get(token=card.token).pk
+    assert handed_over == [[event.pk]]
+
+
+def test_a_card_held_already_inside_a_transaction_leaves_it_usable_and_adds_no_event(customer):
+    """The second insert clashes on the fingerprint; it must neither abort the caller's
+    transaction nor leave an event behind for a card that was not stored."""
+    with transaction.atomic():
+        first, _ = tokenize(customer)
+        again, created = tokenize(customer, cards.VISA_SPACED)
+        assert CardToken.objects.count() == 1  # the transaction still answers queries
+
+    assert (again.token, created) == (first.token, False)
+    assert SecurityEvent.objects.filter(details__action="card.tokenized").count() == 1

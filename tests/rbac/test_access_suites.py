@@ -31,6 +31,7 @@ def two_customers(db):
 class TestAccessReviewApi(ApiAccessSuite):
     resource = "access-reviews"
     list_url = "/api/v1/access-reviews/"
+    covers = ("access-review-list", "access-review-detail")
 
     def detail_url(self, obj):
         return f"/api/v1/access-reviews/{obj.pk}/"
@@ -43,6 +44,7 @@ class TestAccessReviewApi(ApiAccessSuite):
 class TestAccessReviewAdmin(AdminAccessSuite):
     resource = "access-reviews"
     list_url = "/admin/rbac/accessreview/"
+    covers = (AccessReview,)
 
     def detail_url(self, obj):
         return f"/admin/rbac/accessreview/{obj.pk}/change/"
@@ -55,6 +57,7 @@ class TestAccessReviewAdmin(AdminAccessSuite):
 class TestCustomerAdmin(AdminAccessSuite):
     resource = "customers"
     list_url = "/admin/partners/customer/"
+    covers = (Customer,)
 
     def detail_url(self, obj):
         return f"/admin/partners/customer/{obj.pk}/change/"

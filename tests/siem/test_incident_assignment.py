@@ -15,7 +15,6 @@ from apps.rbac.models import Role
 from apps.rbac.services import authorize, bind_role, restrict
 from apps.siem import incidents
 from apps.siem.models import Incident, IncidentEntry, SecurityEvent
-from tests.access_suite import AdminAccessSuite
 from tests.conftest import make_person
 from tests.support import force_login_verified
 
@@ -237,23 +236,3 @@ def test_the_migration_grants_the_assignees_of_existing_incidents(ana, phishing,
 
     assert may(ana, "write", phishing)
     assert not may(ana, "read", flood)
-
-
-# --- The access suite -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def two_incidents(db):
-    return open_incident("inside"), open_incident("outside")
-
-
-class TestIncidentAdmin(AdminAccessSuite):
-    resource = "incidents"
-    list_url = CHANGELIST
-
-    def detail_url(self, obj):
-        return f"{CHANGELIST}{obj.pk}/change/"
-
-    @pytest.fixture
-    def access_objects(self, two_incidents):
-        return two_incidents

@@ -7,7 +7,8 @@ authenticated until then: the session carries only allauth's stashed, half-finis
 which expires after ACCOUNT_LOGIN_TIMEOUT.
 
 A user who must use MFA but has no device yet passes this stage; the middleware then keeps them
-on the enrolment page until they have one.
+on the enrolment page until they have one. So does a sign-in with a passkey alone: the passkey
+verified its user (PIN or biometric) on the device that holds it, which is both factors.
 """
 
 from allauth.account.stages import LoginStage
@@ -16,6 +17,8 @@ from allauth.core.internal.httpkit import headed_redirect_response
 from apps.accounts.mfa.services import has_second_factor
 
 STAGE_KEY = "portal_second_factor"
+# Set in a login's state by the passkey sign-in, and only there (apps/accounts/mfa/passkeys.py).
+PASSKEY_SIGN_IN = "passkey_sign_in"
 
 
 class SecondFactorStage(LoginStage):
@@ -24,5 +27,7 @@ class SecondFactorStage(LoginStage):
 
     def handle(self):
         if self.login.user is None or not has_second_factor(self.login.user):
+            return None, True
+        if self.login.state.get(PASSKEY_SIGN_IN):
             return None, True
         return headed_redirect_response("mfa_authenticate"), True

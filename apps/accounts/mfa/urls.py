@@ -14,6 +14,16 @@ urlpatterns = [
         passkeys.CompleteStagePasskeyView.as_view(),
         name="mfa_passkey_complete",
     ),
+    path(
+        "accounts/passkey/begin/",
+        passkeys.BeginPasskeySignInView.as_view(),
+        name="passkey_sign_in_begin",
+    ),
+    path(
+        "accounts/passkey/complete/",
+        passkeys.CompletePasskeySignInView.as_view(),
+        name="passkey_sign_in_complete",
+    ),
     # Registration of passkeys by signed-in users, and the package's script translations.
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("account/security/", views.security, name="mfa_security"),
