@@ -44,6 +44,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set by a security playbook: every session whose last second factor is older than this
+    # must pass one again before it reaches anything else (see apps/accounts/stepup.py).
+    second_factor_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

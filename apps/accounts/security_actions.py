@@ -8,6 +8,8 @@ import logging
 
 from allauth.usersessions.models import UserSession
 from django.apps import apps
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.core.mail import queue_email
 from apps.siem.events import emit
@@ -17,6 +19,12 @@ logger = logging.getLogger(__name__)
 
 def end_sessions_and_tokens(user, *, actor) -> int:
     """Sign the user out everywhere: web sessions, OAuth2 tokens and JWT refresh tokens."""
+    ended = _end_web_sessions(user) + _end_tokens(user)
+    emit("auth.logout", actor=actor, subject=user, details={"reason": "security", "ended": ended})
+    return ended
+
+
+def _end_web_sessions(user) -> int:
     # allauth lists every signed-in web session under its user (at login, and on each request
     # while activity is tracked), so this touches the user's own sessions only, whatever the
     # session store and however many other people are signed in.
@@ -24,7 +32,12 @@ def end_sessions_and_tokens(user, *, actor) -> int:
     for web_session in UserSession.objects.filter(user=user):
         web_session.end()
         ended += 1
+    return ended
 
+
+def _end_tokens(user) -> int:
+    """End the user's OAuth2 tokens, JWT refresh tokens and partner API token sessions."""
+    ended = 0
     if apps.is_installed("oauth2_provider"):
         from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
@@ -48,8 +61,6 @@ def end_sessions_and_tokens(user, *, actor) -> int:
         from apps.api.services import end_token_sessions_of
 
         ended += end_token_sessions_of(user, reason=TokenSession.EndReason.REVOKED)
-
-    emit("auth.logout", actor=actor, subject=user, details={"reason": "security", "ended": ended})
     return ended
 
 
@@ -92,15 +103,42 @@ def force_password_reset(user, *, actor) -> bool:
     return True
 
 
-def require_fresh_second_factor(user, *, actor) -> int:
-    """Sign the user out everywhere, so that the next session starts with the second factor.
+def require_fresh_second_factor(user, *, actor) -> str:
+    """Make every existing session of the user prove the second factor again; say what was done.
 
-    Every login goes through the second-factor stage, so ending all sessions and tokens is what
-    makes the next access prove it again.
+    1. A user with a second factor is marked: each web session whose last second factor is
+       older than the mark is held at the verification page on its next request (see
+       apps/accounts/mfa/middleware.py), and carries on from there once a code is accepted.
+    2. Tokens cannot be sent to a page, so OAuth2 tokens and API token sessions are ended; the
+       client signs in again, and the token endpoint asks for the code.
+    3. A user without a second factor has nothing to prove it with, and enrolling one from a
+       session that may be someone else's would hand that person the account: every session
+       and token ends, and the next login follows the MFA policy (enrolment for staff and
+       roles that require it).
+
+    A playbook task delivered twice calls this once (its action's claim row). Called again by
+    anything else, it moves the mark forward, never back.
     """
-    ended = end_sessions_and_tokens(user, actor=actor)
-    emit("security.suspicious.activity", actor=actor, subject=user, details={"action": "mfa"})
-    return ended
+    from apps.accounts.mfa.services import has_second_factor
+
+    if not has_second_factor(user):
+        ended = end_sessions_and_tokens(user, actor=actor)
+        emit(
+            "security.suspicious.activity", actor=actor, subject=user,
+            details={"action": "mfa", "outcome": "signed out: no second factor", "ended": ended},
+        )  # fmt: skip
+        return f"no second factor: {ended} session(s) and token(s) ended"
+
+    now = timezone.now()
+    type(user).objects.filter(pk=user.pk).filter(
+        Q(second_factor_due_at__isnull=True) | Q(second_factor_due_at__lt=now)
+    ).update(second_factor_due_at=now)
+    ended = _end_tokens(user)
+    emit(
+        "security.suspicious.activity", actor=actor, subject=user,
+        details={"action": "mfa", "outcome": "second factor demanded", "tokens_ended": ended},
+    )  # fmt: skip
+    return f"sessions must pass the second factor again; {ended} token(s) ended"
 
 
 def notify_account_owner(user, *, subject: str, body: str) -> None:

@@ -42,6 +42,18 @@ def mfa_verified(request) -> bool:
     return bool(is_verified and is_verified())
 
 
+def second_factor_overdue(request) -> bool:
+    """True if a playbook demanded a fresh second factor that this session has not given since.
+
+    The demand is a time on the user (``second_factor_due_at``); a session is cleared by a
+    second factor recorded at or after it, at login or on the verification page.
+    """
+    due_at = getattr(request.user, "second_factor_due_at", None)
+    if due_at is None:
+        return False
+    return _latest_record_time(request, methods={SECOND_FACTOR_METHOD}) < due_at.timestamp()
+
+
 def require_recent_authentication(second_factor=False, within_seconds=STEP_UP_WINDOW_SECONDS):
     """Send the user to re-authenticate first, then back to the page they asked for.
 
@@ -81,15 +93,20 @@ def _missing_proof(request, second_factor, within_seconds) -> str | None:
 
 
 def _latest_record_age(request, *, methods) -> float:
+    return time.time() - _latest_record_time(request, methods=methods)
+
+
+def _latest_record_time(request, *, methods) -> float:
+    """When the session last proved itself by one of ``methods``; -inf if never."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return float("inf")
+        return float("-inf")
     times = [
         record.get("at", 0)
         for record in get_authentication_records(request, user)
         if methods is None or record.get("method") in methods
     ]
-    return time.time() - max(times) if times else float("inf")
+    return max(times) if times else float("-inf")
 
 
 def _redirect_with_next(urlname, request):

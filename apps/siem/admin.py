@@ -10,7 +10,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from apps.siem import detection, forwarding, incidents
+from apps.rbac.admin import RbacAdminMixin
+from apps.rbac.services import restrict
+from apps.siem import detection, forwarding, incidents, ocsf
 from apps.siem.models import (
     AddressRestriction,
     DetectionRule,
@@ -147,8 +149,14 @@ class PlaybookActionInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
-    """The incident queue: newest first, worked through status and assignment actions."""
+class IncidentAdmin(RbacAdminMixin, admin.ModelAdmin):
+    """The incident queue: newest first, worked through status and assignment actions.
+
+    Pages, lists and actions go through apps.rbac: an analyst with ``incidents:*:all`` sees
+    and works every incident; anyone else only those assigned to them (an object grant).
+    """
+
+    rbac_resource = "incidents"
 
     list_display = [
         "id", "title", "severity", "status", "assignee", "detected_at", "time_to_first_action",
@@ -164,7 +172,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "causing_events",
     ]  # fmt: skip
     inlines = [PlaybookActionInline, IncidentEntryInline]
-    actions = ["acknowledge", "resolve", "mark_false_positive", "assign_to_me"]
+    actions = ["acknowledge", "resolve", "mark_false_positive", "assign_to_me", "export_ocsf"]
 
     def has_add_permission(self, request):
         return False
@@ -179,15 +187,28 @@ class IncidentAdmin(admin.ModelAdmin):
             '<a href="{}?incidents__id__exact={}">{} event(s)</a>', url, obj.pk, obj.events.count()
         )
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            # Only an active account can hold the grants that come with an assignment.
+            kwargs["queryset"] = db_field.related_model.objects.filter(is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
-        # Only the assignee is editable here; it goes through the service for the timeline.
+        # Only the assignee is editable here; the service moves the grants and writes the
+        # timeline.
         if "assignee" in form.changed_data:
             incidents.assign(obj, obj.assignee, actor=request.user)
 
+    def _workable(self, request, queryset):
+        # The list shows what the person may read; actions change only what they may write.
+        return restrict(queryset, request.user, "write")
+
     def _set_status(self, request, queryset, status):
-        for incident in queryset:
+        changed = 0
+        for incident in self._workable(request, queryset):
             incidents.change_status(incident, status, actor=request.user)
-        messages.success(request, f"{queryset.count()} incident(s) now {status}.")
+            changed += 1
+        messages.success(request, f"{changed} incident(s) now {status}.")
 
     @admin.action(description="Acknowledge")
     def acknowledge(self, request, queryset):
@@ -201,9 +222,17 @@ class IncidentAdmin(admin.ModelAdmin):
     def mark_false_positive(self, request, queryset):
         self._set_status(request, queryset, Incident.Status.FALSE_POSITIVE)
 
+    @admin.action(description="Export selected incidents as OCSF detection findings")
+    def export_ocsf(self, request, queryset):
+        payload = [ocsf.incident_to_ocsf(incident) for incident in queryset.select_related("rule")]
+        response = JsonResponse(payload, safe=False)
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="incidents-{stamp}.ocsf.json"'
+        return response
+
     @admin.action(description="Assign to me")
     def assign_to_me(self, request, queryset):
-        for incident in queryset:
+        for incident in self._workable(request, queryset):
             incidents.assign(incident, request.user, actor=request.user)
 
 

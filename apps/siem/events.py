@@ -35,6 +35,7 @@ EVENT_TYPES = {
     "siem.chain.broken": (Severity.CRITICAL, Outcome.FAILURE),
     "siem.events.purged": (Severity.MEDIUM, Outcome.SUCCESS),
     "siem.playbook.action": (Severity.MEDIUM, Outcome.SUCCESS),
+    "siem.incident.assigned": (Severity.LOW, Outcome.SUCCESS),
 }
 
 

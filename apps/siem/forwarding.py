@@ -15,13 +15,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
+from apps.siem import ocsf
 from apps.siem.models import ForwardingCursor, SecurityEvent
 
 logger = logging.getLogger(__name__)
 
 SYSLOG_CURSOR = "syslog-cef"
 BATCH = 500
-VENDOR, PRODUCT, VERSION = "Portal", "Identity Portal", "1.0"
+VENDOR, PRODUCT, VERSION = ocsf.VENDOR, ocsf.PRODUCT, ocsf.VERSION
 CEF_SEVERITY = {"info": 1, "low": 3, "medium": 5, "high": 8, "critical": 10}
 SYSLOG_SEVERITY = {"info": 6, "low": 5, "medium": 4, "high": 3, "critical": 2}
 SYSLOG_FACILITY_AUTHPRIV = 10
@@ -161,82 +162,47 @@ def _deliver(url: str, batch: list[SecurityEvent]) -> None:
 
 # --- OCSF -----------------------------------------------------------------------------------
 
-OCSF_SEVERITY_ID = {"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
-OCSF_STATUS_ID = {"success": 1, "failure": 2, "unknown": 0}
-# Authentication (3002) activities: 1 logon, 2 logoff.
-AUTHENTICATION_ACTIVITY = {
-    "auth.login.success": 1, "auth.login.failure": 1, "auth.logout": 2,
-}  # fmt: skip
-
 
 def to_ocsf(event: SecurityEvent) -> tuple[dict, type | None]:
-    """The event as OCSF 1.5 JSON: Authentication (3002) for logins, Base Event otherwise."""
-    import ocsf_emitter
+    """The event as OCSF 1.5 JSON and the ocsf-emitter model of its class (apps/siem/ocsf.py).
 
-    common = {
-        "time": int(event.occurred_at.timestamp() * 1000),
-        "severity_id": OCSF_SEVERITY_ID.get(event.severity, 0),
-        "severity": event.severity.capitalize(),
-        "status_id": OCSF_STATUS_ID.get(event.outcome, 0),
-        "status": event.outcome.capitalize(),
-        "message": event.event_type,
-        "metadata": {
-            "version": ocsf_emitter.OCSF_SCHEMA_VERSION,
-            "uid": str(event.chain_seq or event.pk),
-            "correlation_uid": event.request_id or None,
-            "product": {"name": PRODUCT, "vendor_name": VENDOR, "version": VERSION},
-            "log_name": event.service,
-        },
-        "unmapped": {"actor": event.actor, "subject": event.subject, "details": event.details},
-    }
-    if event.ip:
-        common["src_endpoint"] = {"ip": event.ip}
-    if event.event_type in AUTHENTICATION_ACTIVITY:
-        activity = AUTHENTICATION_ACTIVITY[event.event_type]
-        payload = {
-            **common,
-            "class_uid": 3002, "class_name": "Authentication",
-            "category_uid": 3, "category_name": "Identity & Access Management",
-            "activity_id": activity, "activity_name": "Logon" if activity == 1 else "Logoff",
-            "type_uid": 300200 + activity,
-            "user": {"uid": event.subject or event.actor or None,
-                     "name": str((event.details or {}).get("identifier") or "") or None},
-            "http_request": {"user_agent": event.user_agent} if event.user_agent else None,
-        }  # fmt: skip
-        model = ocsf_emitter.models.Authentication
-    else:
-        # OCSF's Base Event has no typed model in the library; only logins are validated.
-        payload = {
-            **common,
-            "class_uid": 0, "class_name": "Base Event", "category_uid": 0,
-            "category_name": "Uncategorized", "activity_id": 0, "activity_name": event.event_type,
-            "type_uid": 0,
-        }  # fmt: skip
-        model = None
-    return _drop_empty(payload), model
-
-
-def _drop_empty(value):
-    if isinstance(value, dict):
-        return {k: _drop_empty(v) for k, v in value.items() if v not in (None, "", {})}
-    return value
+    A type without a mapping comes out as a Base Event, with no model to check it against.
+    """
+    payload, class_uid = ocsf.event_to_ocsf(event)
+    return payload, (ocsf.model_for(class_uid) if class_uid else None)
 
 
 def validated_ocsf(event: SecurityEvent) -> dict:
-    """OCSF JSON for the event; Authentication events are checked against the OCSF 1.5 schema
-    (ocsf-emitter's generated models and its invariant checks) and raise when they do not fit.
+    """OCSF JSON for the event, checked against the OCSF 1.5 schema (ocsf-emitter's generated
+    model of its class and its invariant checks); raises when it does not fit, or when the
+    event's type has no OCSF class.
     """
     import ocsf_emitter
-    from pydantic import ValidationError
 
     payload, model = to_ocsf(event)
     if model is None:
-        return payload
+        raise ocsf_emitter.InvalidFindingError(
+            f"event type {event.event_type} has no OCSF mapping",
+            field_errors=["class_uid: add the type to apps.siem.ocsf.EVENT_CLASSES"],
+        )
+    return _checked(payload, model, f"event #{event.pk}")
+
+
+def validated_incident_ocsf(incident) -> dict:
+    """The incident as an OCSF Detection Finding, checked like events are."""
+    payload = ocsf.incident_to_ocsf(incident)
+    return _checked(payload, ocsf.model_for(ocsf.DETECTION_FINDING), f"incident #{incident.pk}")
+
+
+def _checked(payload: dict, model, what: str) -> dict:
+    import ocsf_emitter
+    from pydantic import ValidationError
+
     try:
         ocsf_emitter.validate(model.model_validate(payload))
     except ValidationError as error:
         fields = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
         raise ocsf_emitter.InvalidFindingError(
-            f"event #{event.pk} is not valid OCSF", field_errors=fields
+            f"{what} is not valid OCSF", field_errors=fields
         ) from error
     return payload

@@ -2,14 +2,19 @@
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.siem.events import emit
 from apps.siem.models import DetectionRule, Incident, IncidentEntry
 
 logger = logging.getLogger(__name__)
 
 SYSTEM = "system:detection"
+ASSIGNED_EVENT = "siem.incident.assigned"
+# What an assignee may do on the incidents assigned to them, and on no other.
+ASSIGNEE_ACTIONS = ("read", "write")
 
 
 def raise_incident(
@@ -91,14 +96,77 @@ def change_status(incident: Incident, status: str, *, actor) -> None:
     add_entry(incident, IncidentEntry.Kind.STATUS, f"{previous} -> {status}", _who(actor))
 
 
-def assign(incident: Incident, assignee, *, actor) -> None:
-    incident.assignee = assignee
-    incident.save(update_fields=["assignee", "updated_at"])
-    _first_action(incident)
-    add_entry(
-        incident, IncidentEntry.Kind.ASSIGNMENT,
-        f"assigned to user #{assignee.pk}" if assignee else "unassigned", _who(actor),
-    )  # fmt: skip
+def assign(incident: Incident, assignee, *, actor) -> bool:
+    """Hand the incident to ``assignee`` (or to nobody): the assignment is an object grant.
+
+    1. The incident row is locked, so two reassignments at once cannot both revoke the same
+       previous holder and leave two assignees with rights.
+    2. The previous assignee's grants on this incident are revoked, then the new assignee is
+       granted ``ASSIGNEE_ACTIONS`` on it, through apps.rbac (which records each change).
+    3. ``Incident.assignee`` is kept as the name to show; access is decided by the grants.
+    4. The change goes on the timeline and is recorded as ``siem.incident.assigned``.
+
+    Returns False when the incident already had that assignee.
+    """
+    from apps.rbac.services import grant_object_permission, revoke_object_permission
+
+    if assignee is not None and not assignee.is_active:
+        raise ValidationError("An incident can only be assigned to an active account.")
+
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        previous = locked.assignee
+        if _same_person(previous, assignee):
+            incident.assignee = previous
+            return False
+
+        reason = f"assignee of incident #{incident.pk}"
+        if previous is not None:
+            for action in ASSIGNEE_ACTIONS:
+                revoke_object_permission(
+                    locked, action, user=previous, revoked_by=actor, reason=reason
+                )
+        if assignee is not None:
+            for action in ASSIGNEE_ACTIONS:
+                grant_object_permission(
+                    locked, action, user=assignee, granted_by=actor, reason=reason
+                )
+
+        locked.assignee = assignee
+        locked.save(update_fields=["assignee", "updated_at"])
+        incident.assignee = assignee
+        _first_action(incident)
+        add_entry(
+            incident, IncidentEntry.Kind.ASSIGNMENT,
+            _assignment_text(previous, assignee), _who(actor),
+        )  # fmt: skip
+        emit(
+            ASSIGNED_EVENT,
+            actor=actor,
+            subject=assignee if assignee is not None else previous,
+            details={
+                "incident": incident.pk,
+                "previous": f"user:{previous.pk}" if previous else None,
+                "assignee": f"user:{assignee.pk}" if assignee else None,
+                "granted": list(ASSIGNEE_ACTIONS) if assignee else [],
+            },
+        )
+    return True
+
+
+def _same_person(one, other) -> bool:
+    return getattr(one, "pk", None) == getattr(other, "pk", None)
+
+
+def _assignment_text(previous, assignee) -> str:
+    if assignee is None:
+        return f"unassigned (grants of user #{previous.pk} revoked)"
+    if previous is None:
+        return f"assigned to user #{assignee.pk} (granted {', '.join(ASSIGNEE_ACTIONS)})"
+    return (
+        f"reassigned from user #{previous.pk} to user #{assignee.pk} "
+        f"(grants moved: {', '.join(ASSIGNEE_ACTIONS)})"
+    )
 
 
 def record_action(incident: Incident, text: str) -> None:

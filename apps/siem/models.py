@@ -211,8 +211,14 @@ class Incident(models.Model):
     title = models.CharField(max_length=255)
     severity = models.CharField(max_length=16, choices=SecurityEvent.Severity)
     status = models.CharField(max_length=16, choices=Status, default=Status.OPEN, db_index=True)
+    # Who the incident is assigned to, for display. What the assignee may do on it comes from
+    # the object grants apps.siem.incidents.assign() gives and takes back, not from this column.
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="Assigning grants this person read and write on this incident only.",
     )
     detected_at = models.DateTimeField()
     first_action_at = models.DateTimeField(null=True, blank=True)

@@ -220,8 +220,7 @@ def require_second_factor(incident, target, options, claim) -> str:
     user = _user(target)
     if user is None:
         return "account gone"
-    ended = security_actions.require_fresh_second_factor(user, actor=ACTOR)
-    return f"{ended} session(s) ended; next access needs the second factor"
+    return security_actions.require_fresh_second_factor(user, actor=ACTOR)
 
 
 def notify_account_owner(incident, target, options, claim) -> str:

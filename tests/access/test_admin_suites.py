@@ -3,8 +3,8 @@
 Pages opened by access control (``RbacAdminMixin``) subclass ``AdminAccessSuite``: roles,
 bindings and object grants are not declared to the registry, so their rows cannot be narrowed
 and only an unscoped grant opens them (the suite asks a person holding the same permission
-scoped to a partner, who must be refused). Customers and access reviews are in
-``tests/rbac/test_access_suites.py``.
+scoped to a partner, who must be refused). Incidents are declared (an assignee holds an object
+grant on the incident); customers and access reviews are in ``tests/rbac/test_access_suites.py``.
 
 Every other page is still opened by Django's model permissions, which have no scope: a holder
 of ``view_<model>`` sees every row, so there is no scoped person and no id to change that
@@ -21,7 +21,7 @@ from django.test import Client
 
 from apps.rbac.models import GroupObjectGrant, Role, RoleBinding, UserObjectGrant
 from apps.rbac.services import bind_role, create_role, ensure_permission, grant_object_permission
-from apps.siem.models import SecurityEvent
+from apps.siem.models import Incident, SecurityEvent
 from tests.access_suite import INTERNAL_WORDS, UNAUTHORIZED, AdminAccessSuite
 from tests.conftest import make_person
 from tests.support import force_login_verified
@@ -118,6 +118,26 @@ class TestGroupObjectGrantAdmin(_RbacPage):
         return two_group_grants
 
 
+@pytest.fixture
+def two_incidents(db):
+    from django.utils import timezone
+
+    return tuple(
+        Incident.objects.create(title=title, severity="high", detected_at=timezone.now())
+        for title in ("inside", "outside")
+    )
+
+
+class TestIncidentAdmin(_RbacPage):
+    resource = "incidents"
+    model = Incident
+    covers = (Incident,)
+
+    @pytest.fixture
+    def access_objects(self, two_incidents):
+        return two_incidents
+
+
 def test_a_partner_scoped_officer_cannot_bind_a_role_in_the_admin(two_roles, casey):
     """A compliance officer bound to one partner holds role-bindings:write:partner:<id>; the
     binding page cannot be narrowed to a partner, so it must not let them hand out roles."""
@@ -167,7 +187,6 @@ MODEL_PERMISSION_PAGES = [
     "pci.cardtoken",
     "siem.addressrestriction",
     "siem.detectionrule",
-    "siem.incident",
     "siem.securityevent",
     "socialaccount.socialaccount",
     "socialaccount.socialapp",

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from apps.accounts.mfa.services import has_second_factor
 from apps.accounts.mfa_policy import user_must_use_mfa
-from apps.accounts.stepup import mfa_verified
+from apps.accounts.stepup import mfa_verified, second_factor_overdue
 
 # Pages a session without its second factor may still open: the ones that let it get one,
 # signing out, and static files.
@@ -22,6 +22,8 @@ class SecondFactorRequiredMiddleware:
     Two kinds of session get here: the user of one that has a device but was signed in without
     it (a device added in another session, or a way in that skipped the stage), and a user who
     must use MFA but has never enrolled. The first is asked for a code, the second to enrol.
+    A verified session also counts as unverified while a playbook's demand for a fresh second
+    factor is newer than the session's last one.
     """
 
     def __init__(self, get_response):
@@ -29,7 +31,9 @@ class SecondFactorRequiredMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if not user.is_authenticated or mfa_verified(request) or self._is_open(request.path):
+        if not user.is_authenticated or self._is_open(request.path):
+            return self.get_response(request)
+        if mfa_verified(request) and not second_factor_overdue(request):
             return self.get_response(request)
 
         if has_second_factor(user):
