@@ -64,7 +64,9 @@ def test_saved_details_are_not_readable_in_the_table(client, casey):
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM accounts_profile")
         dump = repr([bytes(c) if isinstance(c, memoryview) else c for c in cursor.fetchone()])
-    for value in ["Casey", "Quartermaine", "7946", "1987", "Wharf", "QQ"]:
+    # Whole values, long enough that random ciphertext bytes never spell one by chance (a
+    # two-letter probe such as "QQ" would, now and then).
+    for value in ["Casey", "Quartermaine", "7946 0321", "1987-03-14", "Wharf Lane", "QQ123456C"]:
         assert value not in dump
 
 
