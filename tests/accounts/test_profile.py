@@ -66,7 +66,8 @@ def test_saved_details_are_not_readable_in_the_table(client, casey):
         dump = repr([bytes(c) if isinstance(c, memoryview) else c for c in cursor.fetchone()])
     # Whole values, long enough that random ciphertext bytes never spell one by chance (a
     # two-letter probe such as "QQ" would, now and then).
-    for value in ["Casey", "Quartermaine", "7946 0321", "1987-03-14", "Wharf Lane", "QQ123456C"]:
+    typed = ["Casey", "Quartermaine", "7946 0321", "1987-03-14", "Wharf Lane", "QQ 12 34 56 C"]
+    for value in [*typed, "QQ123456C"]:
         assert value not in dump
 
 
