@@ -198,6 +198,32 @@ def test_slow_guessing_at_the_pace_the_throttle_allows_locks_within_an_hour(tess
     assert correct.refusal == services.Refusal.LOCKED
 
 
+def test_a_locked_second_factor_is_told_to_its_owner_by_mail(tessa, monkeypatch):
+    give_totp(tessa)
+    moment = {"now": timezone.now()}
+    monkeypatch.setattr(timezone, "now", lambda: moment["now"])
+
+    for attempt in range(services.SLOW_GUESSING_LIMIT):
+        moment["now"] += timedelta(seconds=2**attempt)
+        services.verify_second_factor(user=tessa, code=f"{attempt:06d}")
+
+    mail = OutboundEmail.objects.get(subject="Your second factor is locked")
+    assert mail.recipients == [tessa.email]
+
+
+def test_a_burst_refused_by_the_throttle_does_not_lock_the_second_factor(tessa):
+    give_totp(tessa)
+    services.verify_second_factor(user=tessa, code="000000")
+
+    refusals = [
+        services.verify_second_factor(user=tessa, code=f"{n:06d}").refusal
+        for n in range(1, services.SLOW_GUESSING_LIMIT + 5)
+    ]
+
+    assert set(refusals) == {services.Refusal.THROTTLED}
+    assert not services.is_second_factor_locked(tessa)
+
+
 def test_failures_older_than_the_window_do_not_count_towards_the_lock(tessa, monkeypatch):
     give_totp(tessa)
     moment = {"now": timezone.now()}

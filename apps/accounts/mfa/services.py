@@ -39,6 +39,7 @@ BACKUP_CODE = re.compile(rf"^[{BACKUP_CODE_ALPHABET}]{{{BACKUP_CODE_LENGTH}}}$")
 SLOW_GUESSING_LIMIT = 10
 SLOW_GUESSING_WINDOW = timedelta(hours=1)
 LOCK_DURATION = timedelta(hours=24)
+HOUR = timedelta(hours=1)
 
 
 class Refusal:
@@ -105,7 +106,9 @@ def verify_second_factor(*, user, code: str, purpose: str = "login") -> Verifica
 
     allowed, _ = device.verify_is_allowed()
     if not allowed:
-        _record_failure(user, purpose=purpose, reason="throttled", device=device)
+        # No code was checked, so this is no guess: counting it would let anyone with the
+        # password lock the owner's second factor for a day with a burst of requests.
+        _record_failure(user, purpose=purpose, reason="throttled", device=device, count=False)
         return Verification(refusal=Refusal.THROTTLED)
     if not device.verify_token(code):
         _record_failure(user, purpose=purpose, reason="wrong", device=device)
@@ -175,6 +178,8 @@ def _lock_second_factor(user, *, failures):
     )
     logger.warning("second factor of user %s locked after %s failures", user.pk, failures)
     emit("auth.mfa.locked", actor=user, details={"failures_last_hour": failures})
+    # Whoever guessed had the password: the owner must hear of it now, not at the next login.
+    _tell_user(user, "mfa/email/locked", {"failures": failures, "hours": LOCK_DURATION // HOUR})
 
 
 def _active_lock(user):
