@@ -96,8 +96,36 @@ def test_an_answer_read_before_a_block_committed_is_not_used_after_it(client):
     assert restrictions.restrictions_for(ADDRESS, now) == []
     AddressRestriction.objects.create(ip=ADDRESS, kind="block", until=now + timedelta(hours=1))
     stale_generation = "generation-of-a-request-in-flight"
-    restrictions.cache.set(
-        restrictions.ADDRESS_KEY.format(ip=ADDRESS), (stale_generation, []), timeout=60
-    )
+    restrictions.cache.set(restrictions.BLOCKLIST_KEY, (stale_generation, {}), timeout=60)
 
     assert restrictions.restrictions_for(ADDRESS, now) == [("block", None)]
+
+
+def test_a_long_blocklist_is_asked_per_address_and_still_kept_current(client, monkeypatch):
+    monkeypatch.setattr("apps.siem.restrictions.WHOLE_LIST_LIMIT", 2)
+    until = timezone.now() + timedelta(hours=1)
+    AddressRestriction.objects.bulk_create(
+        AddressRestriction(ip=f"198.51.100.{n}", kind="block", until=until) for n in range(3)
+    )
+
+    assert client.get("/healthz", REMOTE_ADDR="198.51.100.1").status_code == 403
+    assert client.get("/healthz", REMOTE_ADDR=ADDRESS).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/healthz", REMOTE_ADDR=ADDRESS).status_code == 200
+    assert _restriction_queries(queries.captured_queries) == []
+
+    AddressRestriction.objects.create(ip=ADDRESS, kind="block", until=until)
+    assert client.get("/healthz", REMOTE_ADDR=ADDRESS).status_code == 403
+
+
+def test_an_address_never_seen_before_costs_no_query_while_the_blocklist_is_short(client):
+    AddressRestriction.objects.create(
+        ip="198.51.100.9", kind="block", until=timezone.now() + timedelta(hours=1)
+    )
+    client.get("/healthz", REMOTE_ADDR="198.51.100.10")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/healthz", REMOTE_ADDR="198.51.100.11").status_code == 200
+        assert client.get("/healthz", REMOTE_ADDR="198.51.100.9").status_code == 403
+
+    assert _restriction_queries(queries.captured_queries) == []
