@@ -49,7 +49,8 @@ def test_a_password_login_stays_within_its_query_bound():
             {"login": person.email, "password": STRONG_PASSWORD, "csrfmiddlewaretoken": token},
         )
 
-    assert response.status_code == 302 and response["Location"] == "/account/"
+    assert response.status_code == 302
+    assert response["Location"] == "/account/"
     assert browser.session[SESSION_KEY] == str(person.pk)
     assert SecurityEvent.objects.filter(event_type="auth.login.success").count() == 1
     assert len(statements(form_queries.captured_queries)) <= FORM_QUERY_BOUND, statements(
