@@ -13,10 +13,14 @@ from the next request on. The second replacement covers a request that read the 
 the write was still uncommitted: what it cached carries a generation that is already gone.
 """
 
+import logging
 import uuid
 
 from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "siem:restrictions:generation"
 BLOCKLIST_KEY = "siem:restrictions:all"
@@ -30,6 +34,26 @@ CACHE_SECONDS = 300
 
 def restrictions_for(ip: str, now) -> list[tuple[str, int | None]]:
     """(kind, requests per minute) of every restriction of `ip` still in force at `now`."""
+    try:
+        return _cached_restrictions_for(ip, now)
+    except (RedisError, OSError):
+        # A cache that does not answer must not take every page down (nor hide it from the
+        # health check): the database still knows the blocklist.
+        logger.warning("blocklist cache unavailable; reading the blocklist from the database")
+        return _stored_restrictions_for(ip, now)
+
+
+def _stored_restrictions_for(ip: str, now) -> list[tuple[str, int | None]]:
+    from apps.siem.models import AddressRestriction
+
+    return list(
+        AddressRestriction.objects.filter(ip=ip, until__gt=now).values_list(
+            "kind", "requests_per_minute"
+        )
+    )
+
+
+def _cached_restrictions_for(ip: str, now) -> list[tuple[str, int | None]]:
     from apps.siem.models import AddressRestriction
 
     address_key = ADDRESS_KEY.format(ip=ip)

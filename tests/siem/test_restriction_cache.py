@@ -129,3 +129,18 @@ def test_an_address_never_seen_before_costs_no_query_while_the_blocklist_is_shor
         assert client.get("/healthz", REMOTE_ADDR="198.51.100.9").status_code == 403
 
     assert _restriction_queries(queries.captured_queries) == []
+
+
+def test_without_a_cache_the_blocklist_is_read_from_the_database(client, settings):
+    AddressRestriction.objects.create(
+        ip=ADDRESS, kind="block", until=timezone.now() + timedelta(hours=1)
+    )
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+
+    assert client.get("/healthz", REMOTE_ADDR=ADDRESS).status_code == 403
+    assert client.get("/healthz", REMOTE_ADDR="192.0.2.72").status_code == 503
