@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.core.client_ip import client_ip
 from apps.siem.models import AddressRestriction
+from apps.siem.restrictions import restrictions_for
 
 RATE_CACHE_KEY = "siem:rate:{ip}:{minute}"
 API_PREFIX = "/api/"
@@ -15,8 +16,9 @@ API_PREFIX = "/api/"
 class AddressRestrictionMiddleware:
     """Runs right after the request context, before sessions, so a blocked client costs little.
 
-    One indexed query per request tells whether the address is restricted; a rate limit then
-    counts requests per address and minute in the shared cache.
+    Whether the address is restricted comes from the shared cache, read again from the database
+    whenever the blocklist changed (apps/siem/restrictions.py); a rate limit then counts requests
+    per address and minute in the same cache.
     """
 
     def __init__(self, get_response):
@@ -25,11 +27,7 @@ class AddressRestrictionMiddleware:
     def __call__(self, request):
         ip = getattr(request, "client_ip", None) or client_ip(request)
         now = timezone.now()
-        restrictions = list(
-            AddressRestriction.objects.filter(ip=ip, until__gt=now).values_list(
-                "kind", "requests_per_minute"
-            )
-        )
+        restrictions = restrictions_for(ip, now)
         if any(kind == AddressRestriction.Kind.BLOCK for kind, _ in restrictions):
             return _refuse(request, 403, "This address is blocked.")
 

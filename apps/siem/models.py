@@ -297,8 +297,34 @@ class PlaybookAction(models.Model):
         return f"{self.action} {self.target}"
 
 
+class AddressRestrictionQuerySet(models.QuerySet):
+    """Bulk writes make the cached answers stale too (apps/siem/restrictions.py)."""
+
+    def update(self, **kwargs):
+        from apps.siem.restrictions import forget_restrictions
+
+        forget_restrictions(self.db)
+        return super().update(**kwargs)
+
+    def delete(self):
+        from apps.siem.restrictions import forget_restrictions
+
+        forget_restrictions(self.db)
+        return super().delete()
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from apps.siem.restrictions import forget_restrictions
+
+        forget_restrictions(self.db)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class AddressRestriction(models.Model):
-    """A client address that is blocked, or held to a request rate, until a given time."""
+    """A client address that is blocked, or held to a request rate, until a given time.
+
+    The middleware reads these through a cache; every write here makes that cache stale, so a
+    block applies from the next request on.
+    """
 
     class Kind(models.TextChoices):
         BLOCK = "block"
@@ -313,12 +339,26 @@ class AddressRestriction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=128, blank=True)
 
+    objects = AddressRestrictionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-until"]
         verbose_name = "blocked or limited address"
 
     def __str__(self):
         return f"{self.kind} {self.ip} until {self.until:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        from apps.siem.restrictions import forget_restrictions
+
+        forget_restrictions(kwargs.get("using") or self._state.db or "default")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from apps.siem.restrictions import forget_restrictions
+
+        forget_restrictions(kwargs.get("using") or self._state.db or "default")
+        return super().delete(*args, **kwargs)
 
 
 class AccountLock(models.Model):

@@ -9,11 +9,15 @@ import logging
 import re
 import secrets
 from datetime import timedelta
+from functools import reduce
+from operator import or_
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_otp import devices_for_user
+from django_otp import device_classes, devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.mfa_policy import user_must_use_mfa
@@ -70,7 +74,19 @@ def confirmed_devices(user):
 
 
 def has_second_factor(user) -> bool:
-    return any(True for _ in devices_for_user(user, confirmed=True))
+    """Whether the user has any confirmed device, of whatever kind, in one query.
+
+    Asked at every login (the second-factor stage) and on pages; asking each device table in
+    turn cost a query per kind of device.
+    """
+    if user is None or user.is_anonymous:
+        return False
+    each_kind = [
+        Exists(model.objects.devices_for_user(user, confirmed=True)) for model in device_classes()
+    ]
+    if not each_kind:
+        return False
+    return get_user_model().objects.filter(pk=user.pk).filter(reduce(or_, each_kind)).exists()
 
 
 def normalize_code(code: str) -> str:
