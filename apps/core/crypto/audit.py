@@ -99,10 +99,13 @@ def flush(batch: _Batch) -> None:
 
 def _send_reads(batch: _Batch) -> None:
     rows: dict[tuple[str, str], set] = {}
-    subjects = set()
+    # A row whose five fields were read appears five times; its subject is looked up once.
+    distinct_rows = {}
     for (model, name), (policy, *read_rows) in batch.reads.items():
         rows.setdefault((model, name), set()).update(row.pk for row in read_rows)
-        subjects.update(policy.subject_of(row) for row in read_rows)
+        for row in read_rows:
+            distinct_rows[id(row)] = (policy, row)
+    subjects = {policy.subject_of(row) for policy, row in distinct_rows.values()}
     subjects.discard(None)
     data_accessed.send(
         sender=None,
