@@ -14,6 +14,7 @@ touched. Run with `.venv/bin/python bench/crypto.py`.
 
 import argparse
 import datetime
+import gc
 import tempfile
 import time
 
@@ -88,6 +89,10 @@ def read_all(model) -> tuple[float, float]:
     Each value is read as a Python value (str or date), so every encrypted one is decrypted.
     The CPU time leaves out the database server and other processes' turns on a shared machine.
     """
+    # Every read starts from the same collector state: a full collection of the ~640,000
+    # objects of a Django process costs about as much as a whole read, and otherwise falls
+    # into whichever read happens to trigger it (runs of the same code ranged from 1.0 to 5.8).
+    gc.collect()
     started, cpu_started = time.perf_counter(), time.process_time()
     # One batch, as one request or task would be: one data.access event, not 50,000.
     with access_batch(actor="bench"):
