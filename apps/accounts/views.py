@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.accounts.forms import ProfileForm
 from apps.accounts.models import Profile
 from apps.accounts.profile_services import update_profile
+from apps.accounts.stepup import require_recent_authentication
 from apps.siem.events import reference
 from apps.siem.models import SecurityEvent
 
@@ -42,9 +43,16 @@ def account_overview(request):
 
 
 @login_required
+@require_recent_authentication()
 @require_http_methods(["GET", "POST"])
 def profile(request):
-    """The signed-in user's personal details, decrypted for them alone."""
+    """The signed-in user's personal details, decrypted for them alone.
+
+    Shown and changed only within five minutes of a password (or second factor) given again:
+    a session left open on a shared computer neither reads the national id nor rewrites the
+    details. The form is guarded as well as the save, so the password is asked before anything
+    is typed, not after.
+    """
     instance = Profile.objects.filter(user=request.user).first() or Profile(user=request.user)
     form = ProfileForm(request.POST or None, instance=instance, user=request.user)
 

@@ -1,19 +1,27 @@
-"""People edit their own encrypted details; staff find a profile by phone; reads are recorded.
+"""People see and edit their own encrypted details after confirming their password; staff find a
+profile by phone; reads are recorded.
 
 People: Casey (a customer), Dana (another customer), Olivia (compliance staff who may view
 profiles in the admin).
 """
 
+import time
+
 import pytest
+from allauth.account.internal.flows.login import (
+    _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+    AUTHENTICATION_METHODS_SESSION_KEY,
+)
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import reverse
 
 from apps.accounts.models import Profile
-from apps.core.crypto.fields import sealed_bytes
+from apps.accounts.stepup import STEP_UP_WINDOW_SECONDS
+from apps.core.crypto.fields import StoredCiphertext
 from apps.siem.models import SecurityEvent
 from tests.conftest import make_person
-from tests.support import force_login_verified
+from tests.support import STRONG_PASSWORD, force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +37,25 @@ CASEY_DETAILS = {
 
 @pytest.fixture
 def casey(client, customer):
+    """Casey, signed in and having just confirmed her password, as the page asks."""
     client.force_login(customer)
+    confirm_password(client)
     return customer
+
+
+def confirm_password(client):
+    response = client.post(reverse("account_reauthenticate"), {"password": STRONG_PASSWORD})
+    assert response.status_code == 302
+
+
+def password_confirmed(client, user, *, seconds_ago: float):
+    """Leave in the session the record allauth writes when a password is confirmed."""
+    session = client.session
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "email": user.email, "at": time.time() - seconds_ago}
+    ]
+    session.save()
 
 
 @pytest.fixture
@@ -102,6 +127,40 @@ def test_a_national_id_already_registered_to_dana_is_refused_for_casey(client, c
     assert not Profile.objects.filter(user=casey).exists()
 
 
+def test_a_session_without_a_recent_password_is_asked_for_it_before_the_page(client, customer):
+    client.force_login(customer)
+
+    shown = client.get(reverse("account_profile"))
+    saved = client.post(reverse("account_profile"), CASEY_DETAILS)
+
+    for response in (shown, saved):
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_reauthenticate"))
+        assert "next=%2Faccount%2Fprofile%2F" in response["Location"]
+    assert not Profile.objects.filter(user=customer).exists()
+
+
+def test_a_password_confirmed_more_than_five_minutes_ago_no_longer_allows_changes(client, casey):
+    client.post(reverse("account_profile"), CASEY_DETAILS)
+    password_confirmed(client, casey, seconds_ago=STEP_UP_WINDOW_SECONDS + 1)
+
+    response = client.post(reverse("account_profile"), {**CASEY_DETAILS, "first_name": "Mallory"})
+
+    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert Profile.objects.get(user=casey).first_name == "Casey"
+
+
+def test_a_password_confirmed_a_minute_ago_allows_changes(client, customer):
+    client.force_login(customer)
+    password_confirmed(client, customer, seconds_ago=60)
+
+    response = client.post(reverse("account_profile"), CASEY_DETAILS)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_profile")
+    assert Profile.objects.get(user=customer).first_name == "Casey"
+
+
 def test_a_visitor_who_is_not_signed_in_is_sent_to_log_in(client):
     response = client.get(reverse("account_profile"))
 
@@ -111,7 +170,7 @@ def test_a_visitor_who_is_not_signed_in_is_sent_to_log_in(client):
 
 def test_a_profile_that_cannot_be_decrypted_fails_loudly_and_is_reported(casey, client, dana):
     client.post(reverse("account_profile"), CASEY_DETAILS)
-    dana_phone = sealed_bytes(Profile.objects.values_list("phone", flat=True).get(user=dana))
+    dana_phone = Profile.objects.values_list(StoredCiphertext("phone"), flat=True).get(user=dana)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_profile SET phone = %s WHERE user_id = %s", [dana_phone, casey.pk]

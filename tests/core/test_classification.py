@@ -128,3 +128,24 @@ def test_retention_runs_every_day_on_the_scheduler(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["core-apply-retention"]
 
     assert entry == {"task": "apps.core.tasks.apply_retention", "schedule": 24 * 60 * 60}
+
+
+@isolate_apps("apps.core")
+def test_encrypted_fields_on_a_model_that_is_not_an_encrypted_model_fail_the_check():
+    # A row nonce of its own is not enough: EncryptedModel is also what loads ciphertext as
+    # sealed values, without which a stored ciphertext would be read back as the plain value.
+    class Lookalike(models.Model):  # noqa: DJ008 - a throwaway model, never shown
+        row_nonce = models.UUIDField(unique=True)
+        note = EncryptedTextField(null=True)
+
+        class Meta:
+            app_label = "core"
+
+    class Proper(EncryptedModel):
+        note = EncryptedTextField(null=True)
+
+        class Meta:
+            app_label = "core"
+
+    assert [error.id for error in Lookalike._meta.get_field("note").check()] == ["core.E101"]
+    assert Proper._meta.get_field("note").check() == []

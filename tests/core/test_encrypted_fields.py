@@ -7,7 +7,10 @@ import datetime
 import uuid
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
 
 from apps.accounts.models import Profile
 from apps.core.crypto import DecryptionError, EncryptedFieldError
@@ -17,6 +20,7 @@ from apps.siem.models import SecurityEvent
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db
+User = get_user_model()
 
 CASEY = {
     "first_name": "Casey",
@@ -230,6 +234,69 @@ def test_a_search_by_phone_ignores_spacing(casey_profile, dana_profile):
 def test_ordering_by_an_encrypted_column_fails_loudly(casey_profile, dana_profile, ordering):
     with pytest.raises(EncryptedFieldError, match="Cannot order by"):
         list(Profile.objects.order_by(ordering))
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    [F("last_name"), F("last_name").asc(), F("phone").desc(nulls_last=True), Lower("address")],
+    ids=["F", "F.asc", "F.desc-nulls-last", "Lower"],
+)
+def test_ordering_by_an_expression_over_an_encrypted_column_fails_loudly(
+    casey_profile, dana_profile, ordering
+):
+    with pytest.raises(EncryptedFieldError, match="Cannot order by"):
+        list(Profile.objects.order_by(ordering))
+
+
+def test_ordering_people_by_their_profile_through_an_expression_fails_loudly(
+    casey_profile, dana_profile
+):
+    with pytest.raises(EncryptedFieldError, match=r"Cannot order by.*Profile\.last_name"):
+        list(User.objects.order_by(F("profile__last_name").desc()))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda: Profile.objects.values("phone"),
+        lambda: Profile.objects.values(),  # noqa: PLW0108 - a fresh queryset per run
+        lambda: Profile.objects.values_list("first_name", "last_name"),
+        lambda: Profile.objects.values_list("date_of_birth", flat=True),
+        lambda: Profile.objects.annotate(name=F("first_name")).values("name"),
+        lambda: User.objects.values("email", "profile__address"),
+    ],
+    ids=["values", "values-all", "values_list", "flat", "annotated", "through-relation"],
+)
+def test_values_of_an_encrypted_column_are_refused_rather_than_shown_as_ciphertext(
+    casey_profile, query
+):
+    with pytest.raises(EncryptedFieldError, match=r"values\(\), values_list\(\).*load the"):
+        list(query())
+
+
+def test_an_expression_over_an_encrypted_column_is_not_loaded_onto_the_objects(casey_profile):
+    with pytest.raises(EncryptedFieldError, match="encrypted"):
+        list(Profile.objects.annotate(name=F("first_name")))
+
+
+def test_values_of_plain_columns_and_null_checks_still_work(casey_profile, dana_profile):
+    Profile.objects.filter(pk=dana_profile.pk).update(address=None)
+
+    with_address = Profile.objects.filter(address__isnull=False).values_list("user_id", flat=True)
+
+    assert list(with_address) == [casey_profile.user_id]
+
+
+def test_objects_load_and_open_through_every_loading_path(casey_profile):
+    joined = User.objects.select_related("profile").get(pk=casey_profile.user_id)
+    narrowed = Profile.objects.only("first_name").get(pk=casey_profile.pk)
+    refreshed = Profile.objects.defer("address").get(pk=casey_profile.pk)
+    refreshed.refresh_from_db()
+
+    assert joined.profile.phone == CASEY["phone"]
+    assert narrowed.first_name == CASEY["first_name"]
+    assert narrowed.date_of_birth == CASEY["date_of_birth"]  # deferred: loaded on access
+    assert refreshed.address == CASEY["address"]
 
 
 def test_changing_the_phone_moves_its_blind_index(casey_profile):

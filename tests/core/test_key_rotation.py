@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from apps.accounts.models import Profile
 from apps.core.crypto import keyring as keyring_module
 from apps.core.crypto import rotation
-from apps.core.crypto.fields import sealed_bytes
+from apps.core.crypto.fields import StoredCiphertext
 from apps.core.crypto.keyring import Keyring, key_id_of, use_keyring
 from apps.core.models import KeyRotation
 from tests.conftest import make_person
@@ -125,13 +125,13 @@ def test_a_rotation_that_crashes_half_way_finishes_when_run_again(
 def test_running_a_finished_rotation_again_rewrites_nothing(crowd, isolated_keyring):
     add_primary_key(isolated_keyring, "pii")
     rotation.rotate_model(Profile, batch_size=BATCH)
-    before = sealed_bytes(Profile.objects.values_list("first_name", flat=True).first())
+    before = Profile.objects.values_list(StoredCiphertext("first_name"), flat=True).first()
 
     again = rotation.rotate_model(Profile, batch_size=BATCH)
 
     assert again.rows_rewritten == CROWD
     assert KeyRotation.objects.count() == 1
-    assert sealed_bytes(Profile.objects.values_list("first_name", flat=True).first()) == before
+    assert Profile.objects.values_list(StoredCiphertext("first_name"), flat=True).first() == before
 
 
 def test_a_new_index_key_still_finds_old_values_and_rotation_rehashes_them(
@@ -155,8 +155,10 @@ def test_values_written_after_a_new_primary_use_it(crowd, isolated_keyring):
     profile.first_name = "Renamed"
     profile.save()
 
-    stored = Profile.objects.values_list("first_name", flat=True).get(pk=profile.pk)
-    assert key_id_of(sealed_bytes(stored)) == key_two
+    stored = Profile.objects.values_list(StoredCiphertext("first_name"), flat=True).get(
+        pk=profile.pk
+    )
+    assert key_id_of(stored) == key_two
 
 
 def test_the_key_command_lists_keys_with_the_values_they_sealed(crowd, isolated_keyring, capsys):

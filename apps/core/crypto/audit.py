@@ -98,11 +98,18 @@ def flush(batch: _Batch) -> None:
 
 
 def _send_reads(batch: _Batch) -> None:
+    # A row whose five fields were read appears five times: its primary key and subject are
+    # looked up once (the batch holds the rows, so their ids stay theirs until it ends).
+    known_rows: dict[int, tuple] = {}
     rows: dict[tuple[str, str], set] = {}
-    subjects = set()
     for (model, name), (policy, *read_rows) in batch.reads.items():
-        rows.setdefault((model, name), set()).update(row.pk for row in read_rows)
-        subjects.update(policy.subject_of(row) for row in read_rows)
+        pks = rows.setdefault((model, name), set())
+        for row in read_rows:
+            known = known_rows.get(id(row))
+            if known is None:
+                known = known_rows[id(row)] = (row.pk, policy.subject_of(row))
+            pks.add(known[0])
+    subjects = {subject for _, subject in known_rows.values()}
     subjects.discard(None)
     data_accessed.send(
         sender=None,

@@ -14,6 +14,11 @@ the keyset files alone opens nothing. Production refuses to start without the na
 Tink writes the 4-byte id of the key that sealed a ciphertext after a version byte at its
 start, so a keyset may hold several keys: the primary one encrypts, every enabled one decrypts.
 Rotation is adding a key, making it primary, re-encrypting, and finally removing the old key.
+
+Tink manages the keysets, makes keys and encrypts. Decryption of field values, the hot path of
+every page that shows personal data, opens Tink's ciphertext format directly with the
+``cryptography`` package's AES-GCM, using the key material of the same keyset (see
+``Keyring.opener``): Tink's Python wrapper costs about twice the AES-GCM work on a short value.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tink
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from tink import aead, prf, secret_key_access
-from tink.proto import tink_pb2
+from tink.proto import aes_gcm_pb2, tink_pb2
 
 aead.register()
 prf.register()
@@ -55,6 +62,11 @@ TEMPLATES = {
 RELOAD_CHECK_SECONDS = 1.0
 # Tink's ciphertext prefix: one version byte, then the key id, big-endian.
 PREFIX_LENGTH = 5
+TINK_PREFIX_VERSION = b"\x01"
+# After the prefix, Tink's AES-GCM ciphertext is a 12-byte IV, the ciphertext and a 16-byte tag.
+GCM_IV_LENGTH = 12
+GCM_TAG_LENGTH = 16
+AES_GCM_KEY_TYPE = "type.googleapis.com/google.crypto.tink.AesGcmKey"
 
 
 class KeyringError(ImproperlyConfigured):
@@ -108,13 +120,57 @@ def _handle_from_proto(keyset: tink_pb2.Keyset) -> tink.KeysetHandle:
     return tink.proto_keyset_format.parse(keyset.SerializeToString(), secret_key_access.TOKEN)
 
 
+def _fast_opener(handle: tink.KeysetHandle, tink_aead: aead.Aead):
+    """Decrypt Tink AES-GCM ciphertext with the keyset's own keys, without Tink's wrapper.
+
+    Tink's format for a key with the TINK output prefix is: version byte 0x01, the key id
+    (4 bytes, big-endian), the 12-byte IV, the ciphertext, the 16-byte tag; the associated
+    data is not changed. Only enabled AES-GCM keys with that prefix are opened here, and only
+    a ciphertext that authenticates under the key its prefix names is accepted: Tink accepts
+    the same bytes. Everything else (a failed tag, an unknown or disabled key, another prefix
+    type) goes to Tink's own ``decrypt``, so Tink alone decides every refusal.
+    """
+    keyset = _keyset_proto(handle)
+    decrypt_by_prefix = {}
+    for key in keyset.key:
+        if (
+            key.status != tink_pb2.ENABLED
+            or key.output_prefix_type != tink_pb2.TINK
+            or key.key_data.type_url != AES_GCM_KEY_TYPE
+        ):
+            continue
+        material = aes_gcm_pb2.AesGcmKey.FromString(key.key_data.value)
+        if material.version != 0 or len(material.key_value) not in (16, 32):
+            continue
+        prefix = TINK_PREFIX_VERSION + key.key_id.to_bytes(4, "big")
+        decrypt_by_prefix[prefix] = AESGCM(material.key_value).decrypt
+
+    body_start = PREFIX_LENGTH + GCM_IV_LENGTH
+    shortest = body_start + GCM_TAG_LENGTH
+    slow_decrypt = tink_aead.decrypt
+
+    def open_ciphertext(ciphertext: bytes, associated_data: bytes) -> bytes:
+        decrypt = decrypt_by_prefix.get(ciphertext[:PREFIX_LENGTH])
+        if decrypt is not None and len(ciphertext) >= shortest:
+            try:
+                return decrypt(
+                    ciphertext[PREFIX_LENGTH:body_start], ciphertext[body_start:], associated_data
+                )
+            except InvalidTag:
+                pass
+        return slow_decrypt(ciphertext, associated_data)
+
+    return open_ciphertext
+
+
 class _Loaded:
     def __init__(self, handle, source_path, mtime_ns):
         self.handle = handle
         self.source_path = source_path
         self.mtime_ns = mtime_ns
-        self.checked_at = time.monotonic()
+        self.recheck_at = time.monotonic() + RELOAD_CHECK_SECONDS
         self.primitive = None
+        self.opener = None
 
 
 class Keyring:
@@ -136,6 +192,30 @@ class Keyring:
 
     def prf_set(self, name: str) -> prf.PrfSet:
         return self._primitive(name, Kind.PRF, prf.PrfSet)
+
+    def opener(self, name: str):
+        """``open(ciphertext, associated_data) -> plaintext`` for an AEAD keyset, built once.
+
+        Accepts exactly what Tink's own ``decrypt`` accepts, faster; raises ``tink.TinkError``.
+        """
+        # Called once per value read: the common case is one dict lookup and one clock read.
+        loaded = self._loaded.get(name)
+        if (
+            loaded is not None
+            and loaded.opener is not None
+            and (loaded.source_path is None or time.monotonic() < loaded.recheck_at)
+        ):
+            return loaded.opener
+
+        loaded = self._get(name)
+        opener = loaded.opener
+        if opener is None:
+            if KEYSETS.get(name) is not Kind.AEAD:
+                raise KeyringError(f"keyset {name!r} is not an AEAD keyset")
+            if loaded.primitive is None:
+                loaded.primitive = loaded.handle.primitive(aead.Aead)
+            opener = loaded.opener = _fast_opener(loaded.handle, loaded.primitive)
+        return opener
 
     def primary_key_id(self, name: str) -> int:
         return self._get(name).handle.keyset_info().primary_key_id
@@ -181,9 +261,9 @@ class Keyring:
         if loaded.source_path is None:
             return False
         now = time.monotonic()
-        if now - loaded.checked_at < RELOAD_CHECK_SECONDS:
+        if now < loaded.recheck_at:
             return False
-        loaded.checked_at = now
+        loaded.recheck_at = now + RELOAD_CHECK_SECONDS
         try:
             return loaded.source_path.stat().st_mtime_ns != loaded.mtime_ns
         except OSError:

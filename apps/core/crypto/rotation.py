@@ -17,7 +17,7 @@ from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from apps.core.crypto.fields import BlindIndexField, EncryptedField, sealed_bytes
+from apps.core.crypto.fields import BlindIndexField, EncryptedField, StoredCiphertext
 from apps.core.crypto.keyring import default_keyring, key_id_of
 from apps.core.models import KeyRotation
 
@@ -90,7 +90,12 @@ def _rotate_one_batch(model, run_pk: int, batch_size: int) -> KeyRotation:
         rows = model._base_manager.order_by("pk").select_for_update()
         if run.cursor:
             rows = rows.filter(pk__gt=pk_field.to_python(run.cursor))
-        columns = ["pk", "row_nonce", *(f.attname for f in encrypted + indexes)]
+        columns = [
+            "pk",
+            "row_nonce",
+            *(StoredCiphertext(f.name) for f in encrypted),
+            *(f.attname for f in indexes),
+        ]
         batch = list(rows.values_list(*columns)[:batch_size])
 
         rotated = (_rotated_row(row, encrypted, indexes, primaries) for row in batch)
@@ -120,7 +125,7 @@ def _rotated_row(row, encrypted, indexes, primaries):
     new_values, plaintexts, touched = [], {}, False
 
     for field, value in zip(encrypted, values, strict=False):
-        data = sealed_bytes(value)
+        data = None if value is None else bytes(value)
         resealed = None if data is None else field.reseal(stand_in, data, primaries[field.keyset])
         new_values.append(data if resealed is None else resealed)
         touched |= resealed is not None
