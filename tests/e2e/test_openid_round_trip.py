@@ -88,7 +88,7 @@ def sign_in_with_the_provider(page, sites, *, code=None):
     page.wait_for_url(f"{sites['provider']}/accounts/login/**")
     page.get_by_label("Email").fill("uma@example.com")
     page.get_by_label("Password").fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     if code is not None:
         page.wait_for_url(f"{sites['provider']}/accounts/2fa/authenticate/")
         page.get_by_label("Code").fill(code)
@@ -145,7 +145,7 @@ def test_a_verified_address_links_only_after_uma_signs_in_to_her_site_account(
 
     page.get_by_label("Email").fill("uma@example.com")
     page.get_by_label("Password").fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{sites['site']}/account/connections/link/")
     page.get_by_test_id("confirm-link").click()
 
@@ -191,7 +191,7 @@ def test_a_partner_client_gets_an_id_token_that_verifies_against_the_published_j
     page.goto(authorize.url)
     page.get_by_label("Email").fill("uma@example.com")
     page.get_by_label("Password").fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_test_id("consent-allow").click()
     page.wait_for_url(f"{redirect_uri}?**")
     answer = parse_qs(urlsplit(page.url).query)

@@ -28,7 +28,7 @@ def test_a_newcomer_signs_up_confirms_logs_in_and_out(page, live_server, celery_
     page.wait_for_url("**/accounts/login/")
     page.get_by_label("Email").fill("DANA@example.com")
     page.get_by_label("Password").fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     page.wait_for_url("**/account/")
     assert page.get_by_test_id("account-email").inner_text() == "dana@example.com"
@@ -49,7 +49,7 @@ def test_the_login_error_does_not_say_whether_the_account_exists(page, live_serv
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Email").fill(address)
         page.get_by_label("Password").fill("a wrong password 123")
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         return page.get_by_role("alert").inner_text()
 
     assert error_for(customer.email) == error_for("nobody.here@example.com")

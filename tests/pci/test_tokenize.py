@@ -124,8 +124,8 @@ def test_the_card_and_its_event_are_one_write_and_the_event_goes_to_detection(
 ):
     from apps.siem import tasks
 
-    handed_over = []
-    monkeypatch.setattr(tasks.process_events, "delay", handed_over.append)
+    detection_runs = []
+    monkeypatch.setattr(tasks.process_pending_events, "delay", lambda: detection_runs.append(1))
 
     with django_capture_on_commit_callbacks(execute=True):
         card, created = tokenize(customer)
@@ -133,7 +133,9 @@ def test_the_card_and_its_event_are_one_write_and_the_event_goes_to_detection(
     event = SecurityEvent.objects.get(event_type="data.modification")
     assert created
     assert card.pk == CardToken.objects.get(token=card.token).pk
-    assert handed_over == [[event.pk]]
+    # One detection run was asked for, and the event waits for it: not yet in the chain.
+    assert detection_runs == [1]
+    assert event.chain_seq is None
 
 
 def test_a_card_held_already_inside_a_transaction_leaves_it_usable_and_adds_no_event(customer):
