@@ -263,11 +263,12 @@ def _card_and_event_sql() -> str:
     card_values = ", ".join(["%s"] * len(card_fields))
     event_columns = ", ".join(quote(f.column) for f in event_fields)
     event_values = ", ".join(f"%s::{f.db_type(connection)}" for f in event_fields)
+    card_table, event_table = quote(CardToken._meta.db_table), quote(SecurityEvent._meta.db_table)
     # Only table and column names of the models are formatted in; every value is a parameter.
     return (
-        f"WITH card AS (INSERT INTO {quote(CardToken._meta.db_table)} ({card_columns}) "  # noqa: S608
+        f"WITH card AS (INSERT INTO {card_table} ({card_columns}) "  # noqa: S608
         f"VALUES ({card_values}) ON CONFLICT DO NOTHING RETURNING id) "
-        f"INSERT INTO {quote(SecurityEvent._meta.db_table)} ({event_columns}) "
+        f"INSERT INTO {event_table} ({event_columns}) "
         f"SELECT {event_values} FROM card RETURNING id, (SELECT id FROM card)"
     )
 
