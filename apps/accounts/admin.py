@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import Q
 from django.shortcuts import render
 
 from apps.accounts.mfa.forms import RecoveryForm
@@ -91,13 +92,18 @@ class ProfileAdmin(EncryptedFieldsAdminMixin, admin.ModelAdmin):
     # National ids are not shown to staff at all; the profile page shows them to their owner.
     readonly_fields = fields
     search_fields = ["phone_index"]
-    search_help_text = "Exact phone number, written any way (spaces and dashes are ignored)."
+    search_help_text = (
+        "Exact phone number or national id, written any way (spaces and dashes are ignored)."
+    )
     ordering = ["pk"]
 
     def get_search_results(self, request, queryset, search_term):
+        # Both are ciphertext: only their blind indexes can be compared, and only exactly. The
+        # national id itself is never shown to staff; finding whose it is, is allowed.
         if not search_term.strip():
             return queryset, False
-        return queryset.filter(phone_index__matches=search_term), False
+        matches = Q(phone_index__matches=search_term) | Q(national_id_index__matches=search_term)
+        return queryset.filter(matches), False
 
     def has_add_permission(self, request):
         return False

@@ -17,7 +17,15 @@ class CustomerAdmin(RbacAdminMixin, admin.ModelAdmin):
     list_display = ["id", "partner", "reference", "created_at"]
     list_filter = ["partner"]
     search_fields = ["reference"]
+    search_help_text = "The partner's reference, or an exact email address (any letter case)."
     raw_id_fields = ["owner"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The email is ciphertext: the database can only compare its blind index, exactly.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            found |= queryset.filter(email_index__matches=search_term.strip())
+        return found, may_have_duplicates
 
 
 @admin.register(PartnerApplication)

@@ -203,6 +203,20 @@ def test_staff_find_a_profile_by_phone_written_any_way(staff_client, dana, compl
     assert event.subject == f"user:{casey_user.pk}"
 
 
+def test_staff_find_a_profile_by_national_id_written_any_way(staff_client, dana):
+    casey_user = make_person("casey.two@example.com")
+    Profile.objects.create(user=casey_user, first_name="Casey", national_id="QQ 12 34 56 C")
+
+    response = staff_client.get(reverse("admin:accounts_profile_changelist"), {"q": "qq123456c"})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Casey" in page
+    assert "Dana" not in page
+    assert "QQ 12 34 56 C" not in page  # found, but never shown to staff
+    assert "QQ123456C" not in page
+
+
 def test_staff_cannot_sort_profiles_by_an_encrypted_column(staff_client, dana):
     response = staff_client.get(reverse("admin:accounts_profile_changelist"), {"o": "2"})
 

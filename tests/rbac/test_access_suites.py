@@ -65,3 +65,24 @@ class TestCustomerAdmin(AdminAccessSuite):
     @pytest.fixture
     def access_objects(self, two_customers):
         return two_customers
+
+
+def test_staff_find_a_customer_by_exact_email_whatever_its_case(client, two_customers):
+    from apps.rbac.services import bind_role, create_role, ensure_permission
+    from tests.support import force_login_verified
+
+    inside, _ = two_customers
+    inside.email = "Casey@Example.com"
+    inside.save()
+    officer = User.objects.create_user("officer@example.com", is_staff=True)
+    role = create_role(
+        name="customer-readers", permissions=[ensure_permission("customers:read:all")],
+        created_by=None, reason="test",
+    )  # fmt: skip
+    bind_role(role=role, user=officer, granted_by=None, reason="test")
+    force_login_verified(client, officer)
+
+    response = client.get("/admin/partners/customer/", {"q": "casey@example.COM"})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [inside]
