@@ -9,12 +9,17 @@ run looked asks again and gets a run of its own. Should an ask be lost with the 
 scheduled sealing (every ten seconds) detects what it seals all the same.
 """
 
+import logging
+
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from redis.exceptions import RedisError
 
 from apps.siem.models import SecurityEvent
+
+logger = logging.getLogger(__name__)
 
 DETECTION_REQUESTED_KEY = "siem:detection-requested"
 # How long an ask stands when its run never starts (a stopped worker, a lost message): after
@@ -26,7 +31,13 @@ def request_detection() -> None:
     """Make sure a detection run will start after this moment; call after commit."""
     from apps.siem.tasks import process_pending_events
 
-    if cache.add(DETECTION_REQUESTED_KEY, 1, timeout=DETECTION_REQUEST_TTL):
+    try:
+        first_ask = cache.add(DETECTION_REQUESTED_KEY, 1, timeout=DETECTION_REQUEST_TTL)
+    except (RedisError, OSError):
+        # A cache that does not answer costs a message per event, never a missed detection.
+        logger.warning("cache unavailable; asking for a detection run without coalescing")
+        first_ask = True
+    if first_ask:
         process_pending_events.delay()
 
 
