@@ -15,6 +15,12 @@ condition evaluated on the row, so a match is never missed because of the index.
 its index (made by hand, or its columns changed since the last migrate) is still searched, by
 reading every row, and is named in the result as unindexed. SQLite reads every row.
 
+Some text columns can hold only what the code computes: a blind index (searched through it,
+below), and the columns a model lists in ``gdpr_scan_skips`` (the chain hashes of security
+events, a card's token and keyed fingerprint). No identifier can be written into them, yet each
+would cost its table's trigram index a hundred or more entries per row written; so they are
+left out of the haystack. Every other column, of every table, is searched.
+
 Encrypted columns hold ciphertext (``bytea`` / ``BLOB``), which no text search sees into. An
 encrypted column with a blind index is searched through it instead: every identifier is hashed
 as that index would hash it (its own normaliser), so an exact value left behind is found; an
@@ -69,8 +75,35 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def computed_columns() -> dict[str, set[str]]:
+    """Per table, the text columns that hold only values the code computes, never a person's.
+
+    A blind index column (searched through the index instead) and whatever a model names in
+    ``gdpr_scan_skips``; a model lists a field there only when no caller, client or import
+    writes it.
+    """
+    from apps.core.crypto.fields import BlindIndexField
+
+    computed: dict[str, set[str]] = {}
+    for model in apps.get_models():
+        declared = set(getattr(model, "gdpr_scan_skips", ()))
+        for field in model._meta.concrete_fields:
+            if isinstance(field, BlindIndexField) or field.name in declared:
+                computed.setdefault(model._meta.db_table, set()).add(field.column)
+    return computed
+
+
+def _without_computed(found: dict[str, list[str]]) -> dict[str, list[str]]:
+    computed = computed_columns()
+    kept = {
+        table: [column for column in columns if column not in computed.get(table, ())]
+        for table, columns in found.items()
+    }
+    return {table: columns for table, columns in kept.items() if columns}
+
+
 def text_columns(*, table: str | None = None) -> dict[str, list[str]]:
-    """Text and JSON columns per table, in the table's column order."""
+    """Text and JSON columns per table, in the table's column order, less computed ones."""
     found: dict[str, list[str]] = {}
     with connection.cursor() as cursor:
         if _postgres():
@@ -93,6 +126,7 @@ def text_columns(*, table: str | None = None) -> dict[str, list[str]]:
                     found[info.name] = columns
     for skipped in SKIPPED_TABLES:
         found.pop(skipped, None)
+    found = _without_computed(found)
     if table is not None:
         return {table: found[table]} if table in found else {}
     return found
@@ -163,14 +197,20 @@ def ensure_search_indexes() -> list[str]:
     if not trigram_available():
         return []
     existing = search_indexes()
+    wanted_columns = text_columns()
     changed = []
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for table, columns in text_columns().items():
+        # A table left with no searchable column (all of them computed) needs no index.
+        for table in sorted(set(existing) - set(wanted_columns)):
+            for stale in existing[table]:
+                cursor.execute(f"DROP INDEX IF EXISTS {quote(stale)}")
+            changed.append(table)
+        for table, columns in wanted_columns.items():
             wanted = index_name(table, columns)
             present = existing.get(table, set())
             if wanted in present:
                 continue
-            quote = connection.ops.quote_name
             for stale in present:
                 cursor.execute(f"DROP INDEX IF EXISTS {quote(stale)}")
             # Names come from the catalogue; nothing here is a value.

@@ -152,3 +152,42 @@ def test_rows_mentioning_names_only_rows_with_the_value_in_some_column():
 
     assert set(scan.rows_mentioning(OutboundEmail, [ERIN])) == {to_erin.pk, about_erin.pk}
     assert scan.rows_mentioning(OutboundEmail, []) == []
+
+
+def test_columns_only_the_code_computes_are_left_out_and_their_neighbours_kept():
+    columns = scan.text_columns()
+
+    # A profile's text columns are all blind indexes: searched through them, not as text.
+    assert "accounts_profile" not in columns
+    events = set(columns["siem_securityevent"])
+    assert {"content_hash", "prev_hash", "chain_hash"}.isdisjoint(events)
+    assert {"actor", "subject", "user_agent", "details"} <= events
+    cards = set(columns["pci_cardtoken"])
+    assert {"token", "fingerprint"}.isdisjoint(cards)
+    assert "created_by" in cards
+
+
+def test_an_address_in_an_events_details_is_still_found():
+    from apps.siem.events import emit
+
+    emit("auth.login.failure", details={"identifier": ERIN})
+
+    assert (
+        "siem_securityevent",
+        "details",
+    ) in _hits(scan.scan_for(substrings=[ERIN], whole=[]))
+
+
+@needs_postgres
+def test_a_table_left_with_only_computed_columns_loses_its_search_index():
+    stale = f"{scan.INDEX_PREFIX}stale_profile_index"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE INDEX {stale} ON accounts_profile USING gin "
+            "((COALESCE(phone_index, '')) gin_trgm_ops)"
+        )
+    assert stale in scan.search_indexes()["accounts_profile"]
+
+    assert "accounts_profile" in scan.ensure_search_indexes()
+    assert "accounts_profile" not in scan.search_indexes()
+    assert scan.ensure_search_indexes() == [], "a second run finds nothing to change"
