@@ -17,13 +17,8 @@ import argparse
 import base64
 import functools
 import gc
-import os
 import re
 import time
-
-# Measure the login path as production serves it: DEBUG off (no SQL kept per query, no template
-# debug data). An explicit DEBUG in the environment still wins.
-os.environ.setdefault("DEBUG", "false")
 
 from _django import describe_database, throwaway_database
 from django.test import Client
