@@ -28,8 +28,6 @@ class CoreConfig(AppConfig):
         # Web processes, Celery workers and management commands all pass through here.
         install_log_scrubbing()
 
-        from django.urls import register_converter
+        from apps.core.converters import RowIdConverter, register_once
 
-        from apps.core.converters import RowIdConverter
-
-        register_converter(RowIdConverter, "id")
+        register_once(RowIdConverter, "id")

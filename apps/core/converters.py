@@ -1,5 +1,15 @@
 """URL converters shared by every app."""
 
+from django.urls import register_converter
+from django.urls.converters import get_converters
+
+
+def register_once(converter, type_name: str) -> None:
+    """Register a converter unless it already is: an app's ready() runs again whenever a test
+    builds an app registry of its own, and Django 6 refuses a second registration."""
+    if get_converters().get(type_name).__class__ is not converter:
+        register_converter(converter, type_name)
+
 
 class RowIdConverter:
     """A row id in a URL: digits, at most 18 of them.

@@ -9,9 +9,8 @@ class PciConfig(AppConfig):
     verbose_name = "Card vault"
 
     def ready(self):
-        from django.urls import register_converter
-
+        from apps.core.converters import register_once
         from apps.pci.converters import CardTokenConverter
 
         # Before any URLconf is loaded: card addresses match only the shapes of a token.
-        register_converter(CardTokenConverter, "card_token")
+        register_once(CardTokenConverter, "card_token")
