@@ -75,18 +75,25 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+# The same, for models of other packages, which cannot say so themselves. A session's data is
+# signed base64 (Django's session encoding), where no identifier appears as text, and its key is
+# random; yet every login writes the row twice, each time feeding the index hundreds of trigrams.
+OTHER_PACKAGES_SKIPS = {"sessions.session": ("session_key", "session_data")}
+
+
 def computed_columns() -> dict[str, set[str]]:
     """Per table, the text columns that hold only values the code computes, never a person's.
 
     A blind index column (searched through the index instead) and whatever a model names in
-    ``gdpr_scan_skips``; a model lists a field there only when no caller, client or import
-    writes it.
+    ``gdpr_scan_skips`` (or ``OTHER_PACKAGES_SKIPS`` names for it); a field is listed there
+    only when no caller, client or import writes text into it that the scan could read.
     """
     from apps.core.crypto.fields import BlindIndexField
 
     computed: dict[str, set[str]] = {}
     for model in apps.get_models():
         declared = set(getattr(model, "gdpr_scan_skips", ()))
+        declared.update(OTHER_PACKAGES_SKIPS.get(model._meta.label_lower, ()))
         for field in model._meta.concrete_fields:
             if isinstance(field, BlindIndexField) or field.name in declared:
                 computed.setdefault(model._meta.db_table, set()).add(field.column)
