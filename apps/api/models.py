@@ -12,6 +12,9 @@ class TokenSession(models.Model):
     accepted (`refresh_jti`); presenting an older one means it was copied, and ends the session.
     """
 
+    # A random token id and a hash, both computed here: the GDPR scan need not search them.
+    gdpr_scan_skips = ("refresh_jti", "credential_hash")
+
     class EndReason(models.TextChoices):
         LOGOUT = "logout"
         REFRESH_REUSE = "refresh_reuse"

@@ -78,7 +78,13 @@ def _postgres() -> bool:
 # The same, for models of other packages, which cannot say so themselves. A session's data is
 # signed base64 (Django's session encoding), where no identifier appears as text, and its key is
 # random; yet every login writes the row twice, each time feeding the index hundreds of trigrams.
-OTHER_PACKAGES_SKIPS = {"sessions.session": ("session_key", "session_data")}
+# OAuth tokens and their checksums are random strings and digests, written at every token issue.
+OTHER_PACKAGES_SKIPS = {
+    "sessions.session": ("session_key", "session_data"),
+    "usersessions.usersession": ("session_key",),
+    "oauth2_provider.accesstoken": ("token", "token_checksum"),
+    "oauth2_provider.refreshtoken": ("token", "token_checksum"),
+}
 
 
 def computed_columns() -> dict[str, set[str]]:

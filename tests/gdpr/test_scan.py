@@ -161,6 +161,9 @@ def test_columns_only_the_code_computes_are_left_out_and_their_neighbours_kept()
     # A session's are a random key and signed base64, where no identifier shows as text.
     assert "accounts_profile" not in columns
     assert "django_session" not in columns
+    assert columns["accounts_user"] == ["email"], "a password hash holds no identifier"
+    assert "session_key" not in columns["usersessions_usersession"]
+    assert "token" not in columns["oauth2_provider_accesstoken"]
     events = set(columns["siem_securityevent"])
     assert {"content_hash", "prev_hash", "chain_hash"}.isdisjoint(events)
     assert {"actor", "subject", "user_agent", "details"} <= events
