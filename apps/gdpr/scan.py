@@ -33,6 +33,7 @@ import time
 
 from django.apps import apps
 from django.db import connection
+from django.db.models import UUIDField
 
 from apps.gdpr.models import ErasureIdentifier
 
@@ -90,9 +91,9 @@ OTHER_PACKAGES_SKIPS = {
 def computed_columns() -> dict[str, set[str]]:
     """Per table, the text columns that hold only values the code computes, never a person's.
 
-    A blind index column (searched through the index instead) and whatever a model names in
-    ``gdpr_scan_skips`` (or ``OTHER_PACKAGES_SKIPS`` names for it); a field is listed there
-    only when no caller, client or import writes text into it that the scan could read.
+    A blind index column (searched through the index instead), a UUID, and whatever a model
+    names in ``gdpr_scan_skips`` (or ``OTHER_PACKAGES_SKIPS`` names for it); a field is listed
+    there only when no caller, client or import writes text into it that the scan could read.
     """
     from apps.core.crypto.fields import BlindIndexField
 
@@ -101,7 +102,8 @@ def computed_columns() -> dict[str, set[str]]:
         declared = set(getattr(model, "gdpr_scan_skips", ()))
         declared.update(OTHER_PACKAGES_SKIPS.get(model._meta.label_lower, ()))
         for field in model._meta.concrete_fields:
-            if isinstance(field, BlindIndexField) or field.name in declared:
+            # A UUID column (text on SQLite) can hold nothing but a UUID.
+            if isinstance(field, BlindIndexField | UUIDField) or field.name in declared:
                 computed.setdefault(model._meta.db_table, set()).add(field.column)
     return computed
 
