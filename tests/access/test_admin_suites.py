@@ -705,6 +705,10 @@ def _page_of(label):
     return next(page for model, page in _registered_pages() if model._meta.label_lower == label)
 
 
+def _registered_model(label):
+    return next(model for model, _ in _registered_pages() if model._meta.label_lower == label)
+
+
 def _asking_as(user):
     request = RequestFactory().get("/admin/")
     request.user = user
@@ -766,10 +770,6 @@ def test_a_superuser_opens_every_page_and_is_refused_what_the_page_refuses(db, l
     assert _offered(_page_of(label), _asking_as(root)) == set(VERBS) - REFUSED_BY_THE_PAGE.get(
         label, set()
     )
-
-
-def _registered_model(label):
-    return next(model for model, _ in _registered_pages() if model._meta.label_lower == label)
 
 
 def test_a_staff_member_without_a_role_is_offered_no_page(db):
