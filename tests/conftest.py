@@ -113,6 +113,26 @@ def make_person(email_address, *, password=STRONG_PASSWORD, verified=True, **fla
     return user
 
 
+def give_permissions(person, *permissions):
+    """Bind ``person`` to a role of their own holding ``permissions`` (``resource:action:all``).
+
+    Written straight to the tables, as a migration or an operator's grant would leave them,
+    so that no ``rbac.*`` event joins the events a test counts; the tables' signals still make
+    cached decisions stale.
+    """
+    from apps.rbac.models import Permission, Role, RoleBinding
+
+    role = Role.objects.create(name=f"test-role-{uuid.uuid4().hex[:12]}")
+    for text in permissions:
+        resource, action, scope = text.split(":")
+        permission, _ = Permission.objects.get_or_create(
+            resource=resource, action=action, scope=scope
+        )
+        role.permissions.add(permission)
+    RoleBinding.objects.create(role=role, user=person, reason="test fixture")
+    return person
+
+
 @pytest.fixture
 def customer(db):
     """Casey, an end user with a verified address and nothing else."""
@@ -122,11 +142,8 @@ def customer(db):
 @pytest.fixture
 def compliance_officer(db):
     """Olivia, staff who may read security events in the admin."""
-    from django.contrib.auth.models import Permission
-
     user = make_person("olivia@example.com", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_securityevent"))
-    return user
+    return give_permissions(user, "security-events:read:all")
 
 
 # --- A real Celery worker ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from apps.accounts.mfa.forms import RecoveryForm
 from apps.accounts.mfa.services import recover_second_factor
 from apps.accounts.models import Profile, User
 from apps.core.crypto.admin import EncryptedFieldsAdminMixin
+from apps.rbac.admin_access import RbacAdminMixin
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -24,7 +25,9 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(RbacAdminMixin, DjangoUserAdmin):
+    # Accounts have no owner or partner to narrow by: only an unscoped grant opens them.
+    rbac_resource = "users"
     add_form = UserCreationForm
     form = UserEditForm
     ordering = ["email"]
@@ -79,13 +82,14 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Profile)
-class ProfileAdmin(EncryptedFieldsAdminMixin, admin.ModelAdmin):
+class ProfileAdmin(RbacAdminMixin, EncryptedFieldsAdminMixin, admin.ModelAdmin):
     """Read-only for staff; people change their own details. Every view is an access event.
 
     The search box takes a phone number and finds it through the blind index: the database
     holds no readable phone numbers to search.
     """
 
+    rbac_resource = "profiles"
     list_display = ["user", "first_name", "last_name", "phone"]
     list_select_related = ["user"]
     fields = ["user", "first_name", "last_name", "phone", "date_of_birth", "address"]

@@ -7,6 +7,7 @@ from oauth2_provider.forms import ApplicationForm
 from oauth2_provider.models import AbstractApplication
 
 from apps.accounts.oidc import ALLOWED_GRANT_TYPES, application_problems
+from apps.rbac.admin_access import RbacAdminMixin
 
 
 class PartnerApplicationForm(ApplicationForm):
@@ -40,5 +41,6 @@ class PartnerApplicationForm(ApplicationForm):
         return cleaned
 
 
-class PartnerApplicationAdmin(ApplicationAdmin):
+class PartnerApplicationAdmin(RbacAdminMixin, ApplicationAdmin):
+    rbac_resource = "oauth-applications"
     form = PartnerApplicationForm

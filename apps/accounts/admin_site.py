@@ -4,12 +4,19 @@ django-otp's admin site admits only sessions verified with a second factor. Its 
 would be a second way in, beside allauth's, with its own throttling and replay rules; instead
 `/admin/login/` never signs anyone in and sends the browser to the portal's login, which runs
 the second-factor stage and then returns to the admin.
+
+Every page the site registers is opened by access control (``apps.rbac.admin_access``), never
+by Django's model permissions: our apps write ``RbacAdminMixin`` into their pages, core's pages
+name their ``rbac_resource``, and the pages libraries register themselves are given the
+resource listed in ``LIBRARY_PAGES``. A page with none of these stops the start-up.
 """
 
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin import ModelAdmin
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db.models.base import ModelBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -18,6 +25,30 @@ from django_otp.admin import OTPAdminSite
 
 from apps.accounts.redirects import is_local_path
 
+# Admin pages the installed libraries register themselves, and the resource each is opened as.
+# None is declared to the registry, so only an unscoped grant opens them: their rows are
+# credentials and sign-in internals that people manage for themselves on their account pages;
+# in the admin, staff work them whole or not at all.
+LIBRARY_PAGES = {
+    "auth.group": "groups",
+    "account.emailaddress": "email-addresses",
+    "account.emailconfirmation": "email-addresses",  # registered only without HMAC confirmations
+    "socialaccount.socialapp": "social-apps",
+    "socialaccount.socialaccount": "social-accounts",
+    "socialaccount.socialtoken": "social-accounts",
+    "otp_totp.totpdevice": "mfa-devices",
+    "usersessions.usersession": "user-sessions",
+    "oauth2_provider.accesstoken": "oauth-tokens",
+    "oauth2_provider.refreshtoken": "oauth-tokens",
+    "oauth2_provider.idtoken": "oauth-tokens",
+    "oauth2_provider.grant": "oauth-tokens",
+    "django_celery_beat.periodictask": "scheduled-tasks",
+    "django_celery_beat.intervalschedule": "scheduled-tasks",
+    "django_celery_beat.crontabschedule": "scheduled-tasks",
+    "django_celery_beat.solarschedule": "scheduled-tasks",
+    "django_celery_beat.clockedschedule": "scheduled-tasks",
+}
+
 
 class PortalAdminSite(OTPAdminSite):
     site_header = "Portal administration"
@@ -25,6 +56,27 @@ class PortalAdminSite(OTPAdminSite):
 
     def __init__(self, name="admin"):
         super().__init__(name)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Register pages only as opened by access control; refuse one nobody can place."""
+        from apps.rbac.admin_access import opened_by_access_control
+
+        models = (
+            [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else model_or_iterable
+        )
+        for model in models:
+            if model._meta.swapped:
+                continue  # Django's own User, replaced by ours: the admin skips it too
+            page = admin_class or ModelAdmin
+            resource = getattr(page, "rbac_resource", None) or LIBRARY_PAGES.get(
+                model._meta.label_lower
+            )
+            if resource is None:
+                raise ImproperlyConfigured(
+                    f"the admin page of {model._meta.label} names no rbac_resource: every admin "
+                    "page is opened by access control (see docs/access-control.md)"
+                )
+            super().register(model, opened_by_access_control(page, resource), **options)
 
     def admin_view(self, view, cacheable=False):
         return super().admin_view(_recording_refusals(view), cacheable)

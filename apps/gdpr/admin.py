@@ -9,6 +9,8 @@ from django.utils.html import format_html
 
 from apps.gdpr import services
 from apps.gdpr.models import ConsentPurpose, ConsentRecord, DataSubjectRequest, RequestStep
+from apps.rbac.admin_access import RbacAdminMixin
+from apps.rbac.services import restrict
 
 
 class RequestStepInline(admin.TabularInline):
@@ -27,7 +29,9 @@ class ReasonForm(forms.Form):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(admin.ModelAdmin):
+class DataSubjectRequestAdmin(RbacAdminMixin, admin.ModelAdmin):
+    # Opened and narrowed by apps.rbac: an officer bound to one partner works its requests only.
+    rbac_resource = "privacy-requests"
     list_display = ["id", "kind", "subject_ref", "channel", "state_label", "received_at",
                     "deadline_label"]  # fmt: skip
     list_filter = ["state", "kind", "channel"]
@@ -67,7 +71,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
     @admin.action(description="Approve the selected requests", permissions=["change"])
     def approve(self, request, queryset):
         done = 0
-        for dsr in queryset:
+        for dsr in self._workable(request, queryset):
             try:
                 services.approve_request(dsr, by=request.user, reason="approved in the admin")
                 done += 1
@@ -87,7 +91,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                  "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME},
             )  # fmt: skip
         done = 0
-        for dsr in queryset:
+        for dsr in self._workable(request, queryset):
             try:
                 services.reject_request(dsr, by=request.user, reason=form.cleaned_data["reason"])
                 done += 1
@@ -95,6 +99,10 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 self.message_user(request, f"#{dsr.pk}: {error.messages[0]}", messages.WARNING)
         self.message_user(request, f"{done} request(s) rejected.")
         return None
+
+    def _workable(self, request, queryset):
+        # The list shows what the person may read; a decision changes only what they may write.
+        return restrict(queryset, request.user, "write")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("steps")
@@ -105,12 +113,16 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentPurpose)
-class ConsentPurposeAdmin(admin.ModelAdmin):
+class ConsentPurposeAdmin(RbacAdminMixin, admin.ModelAdmin):
+    rbac_resource = "consent-purposes"
     list_display = ["slug", "version", "title", "is_active"]
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin):
+class ConsentRecordAdmin(RbacAdminMixin, admin.ModelAdmin):
+    """The consent history: every grant and withdrawal as recorded, never changed here."""
+
+    rbac_resource = "consents"
     list_display = ["recorded_at", "user", "purpose", "granted", "source"]
     list_filter = ["source", "granted"]
     readonly_fields = ["user", "purpose", "granted", "recorded_at", "source"]

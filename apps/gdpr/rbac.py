@@ -1,10 +1,14 @@
-"""How access control reads a data-subject request: its partner is the scope, its subject the
-person it is about."""
+"""How access control reads the privacy app's models.
 
-from apps.gdpr.models import DataSubjectRequest
+A data-subject request: its partner is the scope, its subject the person it is about. A consent
+record: the person who gave or withdrew it.
+"""
+
+from apps.gdpr.models import ConsentRecord, DataSubjectRequest
 from apps.rbac.registry import declare
 
 declare(
     DataSubjectRequest, resource="privacy-requests", owner="subject",
     attributes={"partner": "partner"},
 )  # fmt: skip
+declare(ConsentRecord, resource="consents", owner="user")

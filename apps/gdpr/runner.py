@@ -212,8 +212,7 @@ def finish_export(request: DataSubjectRequest) -> None:
 
 def fail_request(request_id: int, *, reason: str) -> None:
     """Mark the request failed and alert the staff who work the queue."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Permission
+    from apps.rbac.services import people_allowed_everywhere
 
     with transaction.atomic():
         failed = DataSubjectRequest.objects.filter(
@@ -228,18 +227,8 @@ def fail_request(request_id: int, *, reason: str) -> None:
             subject=request.subject_ref,
             details={"request": request_id, "kind": request.kind, "reason": reason[:255]},
         )
-        permission = Permission.objects.filter(
-            codename="change_datasubjectrequest", content_type__app_label="gdpr"
-        ).first()
-        staff = (
-            get_user_model()
-            .objects.filter(is_active=True, is_staff=True)
-            .filter(
-                Q(is_superuser=True)
-                | Q(user_permissions=permission)
-                | Q(groups__permissions=permission)
-            )
-        )
+        # Whoever may decide every request: the people the admin queue opens to, unnarrowed.
+        staff = people_allowed_everywhere("write", "privacy-requests").filter(is_staff=True)
         recipients = sorted(set(staff.values_list("email", flat=True)))
         if recipients:
             queue_email(

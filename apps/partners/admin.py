@@ -1,11 +1,13 @@
 from django.contrib import admin
 
 from apps.partners.models import Customer, Partner, PartnerApplication
-from apps.rbac.admin import RbacAdminMixin
+from apps.rbac.admin_access import RbacAdminMixin
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(RbacAdminMixin, admin.ModelAdmin):
+    # A partner is its own scope: an officer bound to partner:42 sees partner 42 only.
+    rbac_resource = "partners"
     list_display = ["name", "is_active", "created_at"]
     search_fields = ["name"]
 
@@ -29,8 +31,10 @@ class CustomerAdmin(RbacAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PartnerApplication)
-class PartnerApplicationAdmin(admin.ModelAdmin):
+class PartnerApplicationAdmin(RbacAdminMixin, admin.ModelAdmin):
     """Which partner an OAuth2 application acts for; its tokens are under "Access tokens"."""
+
+    rbac_resource = "partner-applications"
 
     list_display = ["application", "partner", "scopes"]
     list_filter = ["partner"]

@@ -8,11 +8,18 @@ from django.utils.html import format_html
 from apps.pci import services
 from apps.pci.access import Caller
 from apps.pci.models import CardAccessEvent, CardToken
+from apps.rbac.admin_access import RbacAdminMixin
 
 
 @admin.register(CardToken)
-class CardTokenAdmin(admin.ModelAdmin):
-    """Cards as brand and last four only; the number never appears here, not even encrypted."""
+class CardTokenAdmin(RbacAdminMixin, admin.ModelAdmin):
+    """Cards as brand and last four only; the number never appears here, not even encrypted.
+
+    Opened and narrowed by apps.rbac like the vault's API: ``cards:read`` lists the cards its
+    scope covers, ``cards:delete`` removes them (through the service, which decides again).
+    """
+
+    rbac_resource = "cards"
 
     list_display = ["token", "masked", "expiry", "owner_user", "owner_partner", "expires_at"]
     list_filter = ["brand", "token_format"]
@@ -72,8 +79,14 @@ class CardTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(CardAccessEvent)
-class CardAccessEventAdmin(admin.ModelAdmin):
-    """The vault access log: who asked for which card's number, why, and whether they got it."""
+class CardAccessEventAdmin(RbacAdminMixin, admin.ModelAdmin):
+    """The vault access log: who asked for which card's number, why, and whether they got it.
+
+    Its rows are security events (``data.access`` about a card), which the event browser shows
+    to the same people: so it is the ``security-events`` resource, read-only like the browser.
+    """
+
+    rbac_resource = "security-events"
 
     list_display = ["occurred_at", "actor", "subject", "outcome", "purpose", "reason", "ip"]
     list_filter = ["outcome"]

@@ -1,9 +1,9 @@
 """Admin pages for roles, bindings, object grants and access reviews.
 
-Every page is opened by ``authorize()`` (``RbacAdminMixin``) rather than Django's model
-permissions, and every change goes through ``apps.rbac.services``, which records who did it,
-what changed and the reason the form demands. Bindings and grants are never edited in place:
-they are granted, and revoked with a reason.
+Every page is opened by ``authorize()`` (``RbacAdminMixin``, in ``apps.rbac.admin_access``),
+like every other admin page, and every change goes through ``apps.rbac.services``, which
+records who did it, what changed and the reason the form demands. Bindings and grants are
+never edited in place: they are granted, and revoked with a reason.
 """
 
 from django import forms
@@ -15,47 +15,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from apps.rbac import registry, services
-from apps.rbac.decisions import authorize, authorize_every_object, restrict
+from apps.rbac.admin_access import RbacAdminMixin
 from apps.rbac.middleware import record_denial
 from apps.rbac.models import AccessReview, GroupObjectGrant, Role, RoleBinding, UserObjectGrant
 from apps.rbac.reports import to_csv, to_json
 from apps.siem.events import emit
-
-
-class RbacAdminMixin:
-    """Open an admin page only to people ``authorize()`` allows, and list only what they may."""
-
-    rbac_resource: str
-    rbac_actions = {"view": "read", "add": "create", "change": "write", "delete": "delete"}
-
-    def _rbac(self, request, verb, obj=None) -> bool:
-        action = self.rbac_actions[verb]
-        if registry.for_resource(self.rbac_resource) is None:
-            # Nothing narrows an undeclared resource's rows, so a scoped grant
-            # (partner:42) would open all of them: only an unscoped one admits.
-            return authorize_every_object(request.user, action, self.rbac_resource).allowed
-        return authorize(request.user, action, self.rbac_resource, obj).allowed
-
-    def has_module_permission(self, request):
-        return self._rbac(request, "view")
-
-    def has_view_permission(self, request, obj=None):
-        return self._rbac(request, "view", obj) or self._rbac(request, "change", obj)
-
-    def has_add_permission(self, request, *args):
-        return self._rbac(request, "add")
-
-    def has_change_permission(self, request, obj=None):
-        return self._rbac(request, "change", obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._rbac(request, "delete", obj)
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if registry.for_resource(self.rbac_resource) is None:
-            return queryset
-        return restrict(queryset, request.user, "read")
 
 
 def ask_reason(modeladmin, request, queryset, *, question, confirm_label, apply):

@@ -300,6 +300,29 @@ def authorize_every_object(user, action: str, resource: str) -> Decision:
     return Decision(False, f"no unscoped grant of {resource}:{action}")
 
 
+def people_allowed_everywhere(action: str, resource: str):
+    """Active accounts that may do ``action`` on every object of ``resource``, as a queryset.
+
+    Superusers, and holders of an unscoped grant (``all``, or a wildcard) through a binding
+    without a scope that has not expired, personally or through a group. For finding who
+    works a queue (to alert them), never for deciding: ``authorize()`` decides.
+    """
+    live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    bindings = RoleBinding.objects.filter(
+        live,
+        scope="",
+        role__permissions__resource__in=[resource, WILDCARD],
+        role__permissions__action__in=[action, WILDCARD],
+        role__permissions__scope=SCOPE_ALL,
+    )
+    holders = (
+        Q(is_superuser=True)
+        | Q(pk__in=bindings.exclude(user=None).values("user_id"))
+        | Q(groups__in=bindings.exclude(group=None).values("group_id"))
+    )
+    return get_user_model().objects.filter(holders, is_active=True).distinct()
+
+
 def _decide_on_resource(grants, user, action, resource) -> Decision:
     scopes = grants.scopes_for(resource, action)
     if scopes:

@@ -32,13 +32,17 @@ SEED_ROLES = {
         ],
     },
     "compliance-officer": {
-        "description": "Works the data-subject request queue, reviews access and grants roles.",
+        "description": "Works the data-subject request queue, reads consent and retention "
+        "records and the vault access log, reviews access and grants roles.",
         "requires_mfa": True,
         "permissions": [
             "customers:read:all",
             "privacy-requests:read:all",
             "privacy-requests:write:all",
             "security-events:read:all",
+            "consents:read:all",
+            "consent-purposes:read:all",
+            "retention-records:read:all",
             "roles:read:all",
             "role-bindings:read:all",
             "role-bindings:write:all",
@@ -50,7 +54,8 @@ SEED_ROLES = {
         ],
     },
     "security-analyst": {
-        "description": "Triages incidents, tunes detection rules and reads security events.",
+        "description": "Triages incidents, tunes detection rules, blocks addresses and reads "
+        "security events.",
         "requires_mfa": True,
         "permissions": [
             "security-events:read:all",
@@ -58,6 +63,9 @@ SEED_ROLES = {
             "incidents:write:all",
             "detection-rules:read:all",
             "detection-rules:write:all",
+            "address-restrictions:read:all",
+            "address-restrictions:create:all",
+            "address-restrictions:write:all",
             "access-reviews:read:all",
             "access:check:all",
         ],

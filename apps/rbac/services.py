@@ -17,7 +17,13 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.rbac import events, registry, versions
-from apps.rbac.decisions import Decision, authorize, guardian_codename, restrict
+from apps.rbac.decisions import (
+    Decision,
+    authorize,
+    guardian_codename,
+    people_allowed_everywhere,
+    restrict,
+)
 from apps.rbac.models import AccessReview, Permission, Role, RoleBinding
 from apps.siem.events import emit
 
@@ -30,6 +36,7 @@ __all__ = [
     "disable_inactive_accounts",
     "expire_bindings",
     "grant_object_permission",
+    "people_allowed_everywhere",
     "restrict",
     "revoke_binding",
     "revoke_object_permission",

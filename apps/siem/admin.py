@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from apps.rbac.admin import RbacAdminMixin
+from apps.rbac.admin_access import RbacAdminMixin
 from apps.rbac.services import restrict
 from apps.siem import detection, forwarding, incidents, ocsf
 from apps.siem.models import (
@@ -33,8 +33,9 @@ EVENT_LOOKUPS = {"actor", "subject", "ip", "occurred_at__gte", "occurred_at__lt"
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
-    """Staff with the view permission read events; nobody adds, edits or deletes them here.
+class SecurityEventAdmin(RbacAdminMixin, admin.ModelAdmin):
+    """Staff holding ``security-events:read`` read events; nobody adds, edits or deletes them
+    here, whatever their role says (the table is append-only).
 
     Filters: type, severity and outcome on the side; actor, subject, address and a time range
     by query string (``?actor=user:42&occurred_at__gte=2026-12-01``), kept by the export links.
@@ -47,6 +48,7 @@ class SecurityEventAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in SecurityEvent._meta.fields]
     actions = ["export_selected_csv", "export_selected_json"]
     change_list_template = "admin/siem/securityevent/change_list.html"
+    rbac_resource = "security-events"
 
     def has_add_permission(self, request):
         return False
@@ -256,7 +258,8 @@ class ActiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(AddressRestriction)
-class AddressRestrictionAdmin(admin.ModelAdmin):
+class AddressRestrictionAdmin(RbacAdminMixin, admin.ModelAdmin):
+    rbac_resource = "address-restrictions"
     list_display = ["ip", "kind", "until", "requests_per_minute", "reason", "incident"]
     list_filter = [ActiveFilter, "kind"]
     search_fields = ["ip", "reason"]
@@ -325,7 +328,8 @@ class RuleTesterForm(forms.Form):
 
 
 @admin.register(DetectionRule)
-class DetectionRuleAdmin(admin.ModelAdmin):
+class DetectionRuleAdmin(RbacAdminMixin, admin.ModelAdmin):
+    rbac_resource = "detection-rules"
     form = DetectionRuleForm
     list_display = ["name", "enabled", "severity", "playbook", "updated_at"]
     list_filter = ["enabled", "severity"]

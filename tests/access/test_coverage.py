@@ -1,7 +1,8 @@
 """Every endpoint under /api/v1/ and every admin page is covered by an access suite.
 
 The routes come from the URL resolver and the models from the admin site, so adding an
-endpoint or an admin page without a suite that names it (``covers``) fails here. Public
+endpoint or an admin page without a suite that names it (``covers``) fails here, as does an
+admin page opened by anything but access control. Public
 endpoints are listed below with the reason they need none; a stale entry fails too.
 """
 
@@ -10,6 +11,7 @@ import inspect
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from apps.rbac.admin_access import RbacAdminMixin
 from tests.access import test_admin_suites, test_api_suites
 from tests.rbac import test_access_suites
 
@@ -66,27 +68,34 @@ def test_every_api_endpoint_is_covered_by_an_access_suite():
     assert not set(PUBLIC_ROUTES) & names
 
 
-def test_every_admin_page_is_covered_by_an_access_suite():
+def test_every_admin_page_is_opened_by_access_control_and_covered_by_an_access_suite():
     _, models = covered()
     registered = {model._meta.label_lower for model in admin.site._registry}
     suite_pages = {model._meta.label_lower for model in models}
-    permission_pages = set(test_admin_suites.MODEL_PERMISSION_PAGES)
 
-    assert registered - suite_pages - permission_pages == set(), "admin pages without a suite"
-    assert (suite_pages | permission_pages) - registered == set(), "stale admin entries"
-    # A page opened by access control is asked the full suite, not the model-permission one.
-    rbac_pages = {
+    assert registered - suite_pages == set(), "admin pages without a suite"
+    assert suite_pages - registered == set(), "suites cover admin pages that no longer exist"
+    # No page is left to Django's model permissions: each decides through authorize().
+    opened_otherwise = {
         model._meta.label_lower
-        for model, model_admin in admin.site._registry.items()
-        if hasattr(model_admin, "rbac_resource")
+        for model, page in admin.site._registry.items()
+        if not isinstance(page, RbacAdminMixin)
     }
-    assert rbac_pages <= suite_pages
-    assert not rbac_pages & permission_pages
+    assert opened_otherwise == set()
 
 
-def test_the_guard_sees_a_new_endpoint_that_no_suite_covers(monkeypatch):
+def test_the_guard_sees_a_new_endpoint_that_no_suite_covers():
     # The guard itself must be able to fail: a route no suite names is reported.
     routes = api_route_names() | {"api-new-thing"}
     names, _ = covered()
 
     assert routes - names - set(PUBLIC_ROUTES) == {"api-new-thing"}
+
+
+def test_the_guard_sees_an_admin_page_that_no_suite_covers():
+    # Likewise for the admin: a page no suite names is reported.
+    _, models = covered()
+    suite_pages = {model._meta.label_lower for model in models}
+    registered = {model._meta.label_lower for model in admin.site._registry} | {"app.new"}
+
+    assert registered - suite_pages == {"app.new"}

@@ -16,7 +16,7 @@ from tests.accounts.mfa_support import (
     submit_code,
     submit_password,
 )
-from tests.conftest import make_person
+from tests.conftest import give_permissions, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +34,8 @@ def tessa(db):
 @pytest.fixture
 def stan(db):
     """Stan, staff with an authenticator app, allowed to manage users in the admin."""
-    from django.contrib.auth.models import Permission
-
     user = make_person("stan@example.com", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_user", "change_user"])
-    )
+    give_permissions(user, "users:read:all", "users:write:all")
     user.app = give_totp(user)
     return user
 

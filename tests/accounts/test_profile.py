@@ -12,7 +12,6 @@ from allauth.account.internal.flows.login import (
     _AUTHENTICATION_METHODS_USER_SESSION_KEY,
     AUTHENTICATION_METHODS_SESSION_KEY,
 )
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import reverse
 
@@ -20,7 +19,7 @@ from apps.accounts.models import Profile
 from apps.accounts.stepup import STEP_UP_WINDOW_SECONDS
 from apps.core.crypto.fields import StoredCiphertext
 from apps.siem.models import SecurityEvent
-from tests.conftest import make_person
+from tests.conftest import give_permissions, make_person
 from tests.support import STRONG_PASSWORD, force_login_verified
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +66,7 @@ def dana(db):
 
 @pytest.fixture
 def staff_client(client, compliance_officer):
-    compliance_officer.user_permissions.add(Permission.objects.get(codename="view_profile"))
+    give_permissions(compliance_officer, "profiles:read:all")
     force_login_verified(client, compliance_officer)
     return client
 

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.accounts.models import User
+from apps.rbac.policy import role_names
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +19,8 @@ def test_seed_demo_creates_three_people_who_can_log_in(client):
     assert set(passwords) == {"customer@example.com", "compliance@example.com",
                               "admin@example.com"}  # fmt: skip
     assert User.objects.get(email="admin@example.com").is_superuser
+    officer = User.objects.get(email="compliance@example.com")
+    assert role_names(officer) == ["compliance-officer"], "the admin opens through a seed role"
     assert client.login(email="customer@example.com", password=passwords["customer@example.com"])
 
 

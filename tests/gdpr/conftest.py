@@ -10,11 +10,10 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from config.celery import app as celery_app
-from tests.conftest import REPO_ROOT, WORKER_READY_TIMEOUT, Mailbox, make_person
+from tests.conftest import REPO_ROOT, WORKER_READY_TIMEOUT, Mailbox, give_permissions, make_person
 from tests.gdpr.lifeline import die_with_parent
 from tests.support import STRONG_PASSWORD, force_login_verified
 
@@ -23,10 +22,9 @@ from tests.support import STRONG_PASSWORD, force_login_verified
 def privacy_officer(db):
     """Priya, compliance staff who work the data-subject request queue."""
     user = make_person("priya@example.com", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="gdpr"),
+    return give_permissions(
+        user, "privacy-requests:read:all", "privacy-requests:write:all", "consents:read:all"
     )
-    return user
 
 
 @pytest.fixture

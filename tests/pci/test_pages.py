@@ -4,14 +4,13 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from apps.pci import services
 from apps.pci.access import Caller
 from apps.pci.models import CardToken
 from apps.siem.models import SecurityEvent
-from tests.conftest import make_person
+from tests.conftest import give_permissions, make_person
 from tests.pci import cards
 from tests.support import force_login_verified
 
@@ -30,11 +29,7 @@ def save_card(owner, number=cards.VISA):
 def vault_admin(db):
     """Vera, staff who may browse and delete cards and read the vault access log."""
     user = make_person("vera@example.com", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            codename__in=["view_cardtoken", "delete_cardtoken", "view_cardaccessevent"]
-        )
-    )
+    give_permissions(user, "cards:read:all", "cards:delete:all", "security-events:read:all")
     return user
 
 

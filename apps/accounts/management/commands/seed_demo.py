@@ -4,15 +4,16 @@ import secrets
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.accounts.models import User
+from apps.rbac.models import Permission, Role
+from apps.rbac.seed import install
+from apps.rbac.services import bind_role
 
-COMPLIANCE_GROUP = "Compliance officers"
-# What a compliance officer may look at in the admin before the access-control model exists.
-COMPLIANCE_PERMISSIONS = ["view_securityevent", "view_outboundemail"]
+# The seed role each demo person holds; the administrator is a superuser instead.
+DEMO_ROLES = {"customer": "customer", "compliance officer": "compliance-officer"}
 
 DEMO_PEOPLE = [
     ("customer@example.com", "customer", {}),
@@ -29,10 +30,8 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates known accounts and refuses to run in production")
 
         with transaction.atomic():
-            compliance, _ = Group.objects.get_or_create(name=COMPLIANCE_GROUP)
-            compliance.permissions.set(
-                Permission.objects.filter(codename__in=COMPLIANCE_PERMISSIONS)
-            )
+            if Role.objects.filter(name__in=DEMO_ROLES.values()).count() != len(DEMO_ROLES):
+                install(Role, Permission)  # a database whose seed roles were removed
 
             for email, role, flags in DEMO_PEOPLE:
                 if User.objects.filter(email=email).exists():
@@ -42,7 +41,8 @@ class Command(BaseCommand):
                 password = secrets.token_urlsafe(12)
                 user = User.objects.create_user(email, password, **flags)
                 EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
-                if role == "compliance officer":
-                    user.groups.add(compliance)
+                if role in DEMO_ROLES:
+                    bind_role(role=Role.objects.get(name=DEMO_ROLES[role]), user=user,
+                              granted_by=None, reason="demo account")  # fmt: skip
                 # Shown once, here, for the developer at the keyboard; never stored in clear.
                 self.stdout.write(f"{role}: {email} password {password}")

@@ -1,0 +1,123 @@
+"""How every admin page is opened: by ``authorize()``, never by Django's model permissions.
+
+``RbacAdminMixin`` is written into the pages of our own apps. Pages we do not write (those of
+the libraries we install, and of ``apps.core``, which imports no other app) are put onto it by
+``opened_by_access_control()`` when the admin site registers them; see
+``apps.accounts.admin_site``. Inlines are part of their page and follow its decision.
+
+A page's own refusals always stand: a page that never adds or never deletes keeps saying so
+whatever the person's role allows. Access control can only narrow what a page offers.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
+
+from apps.rbac import registry
+from apps.rbac.decisions import authorize, authorize_every_object, restrict
+
+PERMISSION_METHODS = (
+    "has_view_permission",
+    "has_add_permission",
+    "has_change_permission",
+    "has_delete_permission",
+)
+
+
+class RbacAdminMixin:
+    """Open an admin page only to people ``authorize()`` allows, and list only what they may."""
+
+    rbac_resource: str
+    rbac_actions = {"view": "read", "add": "create", "change": "write", "delete": "delete"}
+
+    def _rbac(self, request, verb, obj=None) -> bool:
+        action = self.rbac_actions[verb]
+        if registry.for_resource(self.rbac_resource) is None:
+            # Nothing narrows an undeclared resource's rows, so a scoped grant
+            # (partner:42) would open all of them: only an unscoped one admits.
+            return authorize_every_object(request.user, action, self.rbac_resource).allowed
+        return authorize(request.user, action, self.rbac_resource, obj).allowed
+
+    def has_module_permission(self, request):
+        return self._rbac(request, "view")
+
+    def has_view_permission(self, request, obj=None):
+        return self._rbac(request, "view", obj) or self._rbac(request, "change", obj)
+
+    def has_add_permission(self, request, *args):
+        return self._rbac(request, "add")
+
+    def has_change_permission(self, request, obj=None):
+        return self._rbac(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._rbac(request, "delete", obj)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if registry.for_resource(self.rbac_resource) is None:
+            return queryset
+        return restrict(queryset, request.user, "read")
+
+    def get_inlines(self, request, obj):
+        return [self._inline_on_this_page(inline) for inline in super().get_inlines(request, obj)]
+
+    def _inline_on_this_page(self, inline):
+        # One class per inline and page, built once: the admin asks for inlines on every view.
+        built = self.__dict__.setdefault("_rbac_inlines", {})
+        if inline not in built:
+            built[inline] = _narrowed_by_its_own_refusals(
+                RbacInlineMixin, inline, InlineModelAdmin, rbac_page=self
+            )
+        return built[inline]
+
+
+class RbacInlineMixin:
+    """Rows shown inside a page are part of it: seen with the page, edited when it is."""
+
+    rbac_page: RbacAdminMixin
+
+    def has_view_permission(self, request, obj=None):
+        return self.rbac_page.has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj):
+        return self.rbac_page.has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self.rbac_page.has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.rbac_page.has_change_permission(request, obj)
+
+
+def opened_by_access_control(admin_class, resource: str):
+    """``admin_class`` as a page opened by ``authorize()`` for ``resource``.
+
+    For classes we do not write. Whatever permission methods the class overrides (a library's
+    token page that never adds, core's read-only logs) still refuse: the page admits what both
+    access control and the class allow. An override that defers to Django's model permissions
+    (``super()``) therefore refuses everyone but superusers, which fails closed.
+    """
+    if issubclass(admin_class, RbacAdminMixin):
+        return admin_class
+    return _narrowed_by_its_own_refusals(
+        RbacAdminMixin, admin_class, admin.ModelAdmin, rbac_resource=resource
+    )
+
+
+def _narrowed_by_its_own_refusals(mixin, cls, django_base, **attributes):
+    """A subclass of ``cls`` deciding through ``mixin``, AND the permission methods ``cls``
+    writes itself (those it does not take from ``django_base``)."""
+    for name in PERMISSION_METHODS:
+        own = getattr(cls, name)
+        if own is not getattr(django_base, name):
+            attributes[name] = _both(getattr(mixin, name), own)
+    attributes["__module__"] = cls.__module__
+    return type(cls.__name__, (mixin, cls), attributes)
+
+
+def _both(decided, own):
+    def allowed(self, request, *args, **kwargs):
+        return decided(self, request, *args, **kwargs) and own(self, request, *args, **kwargs)
+
+    allowed.__name__ = own.__name__
+    return allowed
