@@ -303,6 +303,9 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Portal")
 # remembered drift, so a code is valid in exactly three 30-second windows.
 OTP_TOTP_SYNC = False
 OTP_TOTP_THROTTLE_FACTOR = 1
+# Whoever reads a TOTP key computes the person's codes for ever: the admin never shows one, nor
+# django-otp's QR code and configuration views (which answer 403).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Passkeys (WebAuthn) as a second factor. The relying party id is the site's domain (browsers
 # refuse IP addresses); origins are the exact scheme://host[:port] the pages are served from.
 # Production defaults to the first allowed host, served over HTTPS.
