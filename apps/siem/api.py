@@ -11,27 +11,33 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.partners.access import token_scopes
+from apps.rbac.decisions import authorize_every_object
 from apps.siem.ingestion import store_events, validate_event
 
 WRITE_SCOPE = "events:write"
-INGEST_PERMISSION = "siem.ingest_securityevent"
+# Access control's permission for people and internal service accounts: security-events is
+# no resource with owners, so only an unscoped grant (security-events:ingest:all) admits.
+INGEST_RESOURCE, INGEST_ACTION = "security-events", "ingest"
 
 
 class EventWriters(permissions.BasePermission):
     """Partner clients need a token with events:write; people and internal service accounts
-    need the ``ingest_securityevent`` permission. Everyone else is refused."""
+    need ``security-events:ingest:all`` from access control. Everyone else is refused."""
 
     message = "This caller may not send security events."
 
     def has_permission(self, request, view):
         if request.auth is not None and hasattr(request.auth, "scope"):
             return WRITE_SCOPE in token_scopes(request)
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(INGEST_PERMISSION))
+        return _may_ingest(request.user)
+
+
+def _may_ingest(user) -> bool:
+    return authorize_every_object(user, INGEST_ACTION, INGEST_RESOURCE).allowed
 
 
 def may_write_as_portal(request) -> bool:
-    return not hasattr(request.auth, "scope") and request.user.has_perm(INGEST_PERMISSION)
+    return not hasattr(request.auth, "scope") and _may_ingest(request.user)
 
 
 def source_of(request) -> str:

@@ -63,7 +63,6 @@ class SecurityEvent(models.Model):
             models.Index(fields=["event_type", "occurred_at"]),
             models.Index(fields=["id"], condition=Q(chain_seq__isnull=True), name="siem_unsealed"),
         ]
-        permissions = [("ingest_securityevent", "Can send security events through the API")]
         triggers = [
             pgtrigger.Protect(name="refuse_deletes", operation=pgtrigger.Delete),
             # The sealer fills the chain columns of an unsealed row exactly once; any other

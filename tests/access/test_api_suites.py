@@ -8,7 +8,6 @@ same questions in the shape that fits, and say where they differ.
 """
 
 import pytest
-from django.contrib.auth.models import Permission as AuthPermission
 from rest_framework.test import APIClient
 
 from apps.gdpr import services as gdpr_services
@@ -17,7 +16,7 @@ from apps.partners.models import Customer
 from apps.siem.models import SecurityEvent
 from tests.access_suite import UNAUTHORIZED, ApiAccessSuite
 from tests.api.conftest import api_as, client_token, password_login, register
-from tests.conftest import make_person
+from tests.conftest import give_permissions, make_person
 from tests.pci.cards import AMEX
 
 
@@ -326,7 +325,7 @@ class TestPrivacyRequestApi:
 class TestEventIngestionApi:
     """Security events are written, never read here: no object, so no IDOR question.
 
-    Anonymous is refused; a person without ``siem.ingest_securityevent`` is refused and the
+    Anonymous is refused; a person without ``security-events:ingest:all`` is refused and the
     refusal names nothing internal; a client needs the ``events:write`` scope; the permission
     (the "full" person) is admitted.
     """
@@ -352,9 +351,19 @@ class TestEventIngestionApi:
 
         assert api.post(self.url, self.batch, format="json").status_code == 403
 
+    def test_a_grant_scoped_to_a_partner_does_not_admit(self, db):
+        # Events have no owner to narrow by: only the unscoped grant counts.
+        writer = give_permissions(
+            make_person("scoped.events@example.com"), "security-events:ingest:partner:1"
+        )
+        client = APIClient()
+        client.force_authenticate(writer)
+
+        assert client.post(self.url, self.batch, format="json").status_code == 403
+
     def test_a_person_with_the_permission_is_admitted(self, db):
         writer = make_person("writer.events@example.com")
-        writer.user_permissions.add(AuthPermission.objects.get(codename="ingest_securityevent"))
+        give_permissions(writer, "security-events:ingest:all")
         client = APIClient()
         client.force_authenticate(writer)
 

@@ -1,21 +1,20 @@
 """Partners and internal services send batches of events; each is judged on its own.
 
 Callers: an anonymous client; Casey, a customer with no right to send events; the billing
-service account, an internal caller with the ``ingest_securityevent`` permission; and Acme's
+service account, an internal caller granted ``security-events:ingest:all``; and Acme's
 SOC connector, a partner client whose token holds ``events:write``.
 """
 
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.partners.models import Partner
 from apps.siem.models import SecurityEvent
 from tests.api.conftest import api_as, client_token, register
-from tests.conftest import make_person
+from tests.conftest import give_permissions, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +34,7 @@ def good_event(**overrides):
 @pytest.fixture
 def billing_service(db):
     account = make_person("billing-service@example.com")
-    account.user_permissions.add(Permission.objects.get(codename="ingest_securityevent"))
+    give_permissions(account, "security-events:ingest:all")
     api = APIClient()
     api.force_authenticate(account)
     return api
