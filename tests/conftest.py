@@ -124,7 +124,7 @@ def give_permissions(person, *permissions):
 
     role = Role.objects.create(name=f"test-role-{uuid.uuid4().hex[:12]}")
     for text in permissions:
-        resource, action, scope = text.split(":")
+        resource, action, scope = text.split(":", 2)
         permission, _ = Permission.objects.get_or_create(
             resource=resource, action=action, scope=scope
         )
