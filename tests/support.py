@@ -56,3 +56,19 @@ def force_login_verified(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return device
+
+
+def csp_violations(tab) -> list[str]:
+    """The Content-Security-Policy refusals of a Playwright tab, as Chromium reports them.
+
+    A page that needs an inline script or a resource from elsewhere would otherwise just quietly
+    not work for its users; browser tests assert the list stays empty.
+    """
+    violations: list[str] = []
+
+    def note(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"{tab.url}: {message.text}")
+
+    tab.on("console", note)
+    return violations

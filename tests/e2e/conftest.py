@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.support import CHROMIUM_ARGS, require_chromium
+from tests.support import CHROMIUM_ARGS, csp_violations, require_chromium
 
 # Playwright's synchronous API keeps an event loop running in the test thread, which makes
 # Django believe database calls from the test body are made from async code.
@@ -29,8 +29,11 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A tab that fails its test if anything on a page broke the Content-Security-Policy."""
     context = browser.new_context()
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    violations = csp_violations(tab)
     yield tab
     context.close()
+    assert violations == [], violations

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 
 from tests.conftest import make_person
-from tests.support import CHROMIUM_ARGS, STRONG_PASSWORD, require_chromium
+from tests.support import CHROMIUM_ARGS, STRONG_PASSWORD, csp_violations, require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -29,9 +29,12 @@ def page(live_server):
         )
         context = browser.new_context(base_url=live_server.url)
         context.set_default_timeout(STEP_TIMEOUT_MS)
-        yield context.new_page()
+        tab = context.new_page()
+        violations = csp_violations(tab)
+        yield tab
         context.close()
         browser.close()
+        assert violations == [], violations
 
 
 def _sign_in_with_password(page):

@@ -11,10 +11,11 @@ import pytest
 from django.conf import settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp_webauthn.models import WebAuthnCredential
+from playwright.sync_api import expect
 
 from apps.siem.models import SecurityEvent
 from tests.conftest import make_person
-from tests.support import CHROMIUM_ARGS, STRONG_PASSWORD, require_chromium
+from tests.support import CHROMIUM_ARGS, STRONG_PASSWORD, csp_violations, require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -58,9 +59,11 @@ def page(live_server, settings):
                 }
             },
         )
+        violations = csp_violations(tab)
         yield tab
         context.close()
         browser.close()
+        assert violations == [], violations
 
 
 def _sign_in_with_password(page):
@@ -80,9 +83,8 @@ def _register_a_passkey_then_sign_out(page):
     page.wait_for_url("**/account/")
     page.goto("/account/security/")
     page.get_by_test_id("passkey-register").click()
-    page.wait_for_function(
-        "document.getElementById('passkey-register-status-message').innerText.length > 0"
-    )
+    # A locator assertion, not wait_for_function: the page's CSP forbids evaluating strings.
+    expect(page.locator("#passkey-register-status-message")).not_to_be_empty()
     page.reload()
     assert "No passkeys." not in page.get_by_test_id("passkeys").inner_text()
     page.get_by_test_id("logout").click()
@@ -124,9 +126,8 @@ def test_a_passkey_of_a_locked_account_signs_nobody_in(pia, page):
 
     page.goto("/accounts/login/")
     page.get_by_test_id("passkey-sign-in").click()
-    page.wait_for_function(
-        "document.getElementById('passkey-verification-status-message').innerText.length > 0"
-    )
+    # A locator assertion, not wait_for_function: the page's CSP forbids evaluating strings.
+    expect(page.locator("#passkey-verification-status-message")).not_to_be_empty()
 
     assert "/accounts/login/" in page.url
     failure = SecurityEvent.objects.filter(event_type="auth.login.failure").latest("id")

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from apps.accounts.models import Profile
-from tests.support import CHROMIUM_ARGS, STRONG_PASSWORD, require_chromium
+from tests.support import CHROMIUM_ARGS, STRONG_PASSWORD, csp_violations, require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,6 +27,7 @@ def test_casey_confirms_her_password_then_saves_her_details(live_server, custome
                 [{"name": "sessionid", "value": session_cookie, "url": live_server.url}]
             )
             page = context.new_page()
+            violations = csp_violations(page)
             page.goto(f"{live_server.url}/account/")
             page.get_by_test_id("profile-link").click()
 
@@ -41,6 +42,7 @@ def test_casey_confirms_her_password_then_saves_her_details(live_server, custome
             page.get_by_test_id("save-profile").click()
             page.wait_for_url(f"{live_server.url}/account/profile/")
             assert "Your details were saved." in page.content()
+            assert violations == [], violations
         finally:
             browser.close()
 

@@ -7,7 +7,7 @@ from apps.pci import services
 from apps.pci.access import Caller
 from apps.pci.models import CardToken
 from tests.pci import cards
-from tests.support import CHROMIUM_ARGS, require_chromium
+from tests.support import CHROMIUM_ARGS, csp_violations, require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,6 +32,7 @@ def test_a_user_sees_their_card_masked_and_removes_it(live_server, customer):
                 [{"name": "sessionid", "value": session_cookie, "url": live_server.url}]
             )
             page = context.new_page()
+            violations = csp_violations(page)
             page.goto(f"{live_server.url}/account/")
 
             saved = page.get_by_test_id("saved-card")
@@ -41,6 +42,7 @@ def test_a_user_sees_their_card_masked_and_removes_it(live_server, customer):
             page.get_by_role("button", name="Remove").click()
             page.wait_for_url(f"{live_server.url}/account/")
             assert page.get_by_test_id("saved-cards").inner_text().count("No saved cards") == 1
+            assert violations == [], violations
         finally:
             browser.close()
 
