@@ -42,7 +42,12 @@ def request_detection() -> None:
 
 
 def clear_detection_request() -> None:
-    cache.delete(DETECTION_REQUESTED_KEY)
+    try:
+        cache.delete(DETECTION_REQUESTED_KEY)
+    except (RedisError, OSError):
+        # The run must go on: it is the one that detects. An ask left standing only lets the
+        # next events ride on the scheduled sealing until it expires.
+        logger.warning("cache unavailable; a detection run starts without clearing its ask")
 
 
 @receiver(post_save, sender=SecurityEvent, dispatch_uid="siem-detect-on-commit")

@@ -42,3 +42,16 @@ def test_a_cache_that_does_not_answer_still_gets_every_event_a_run(published, mo
     emit("auth.login.failure", details={"identifier": "nobody@example.com"})
 
     assert published == [1, 1]
+
+
+def test_a_run_that_cannot_clear_the_ask_still_detects_and_seals(published, monkeypatch):
+    def down(*args, **kwargs):
+        raise RedisConnectionError("cache down")
+
+    event = emit("auth.login.failure", details={"identifier": "nobody@example.com"})
+    monkeypatch.setattr(receivers.cache, "delete", down)
+
+    tasks.process_pending_events()
+
+    event.refresh_from_db()
+    assert event.chain_seq is not None
