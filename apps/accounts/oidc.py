@@ -7,10 +7,15 @@ django-oauth-toolkit does the protocol. This module holds the portal's rules on 
   refused when the application is saved, whatever saves it, and again at every request;
 * ID tokens are signed with the portal's RSA key, never with a client secret (HS256);
 * ID tokens and the userinfo endpoint carry the address and whether it is verified, so
-  a relying party can apply the same linking rules the portal applies to its own providers.
+  a relying party can apply the same linking rules the portal applies to its own providers;
+* a request whose parameters or credentials hold a NUL character is refused before the
+  toolkit sees it (``refuse_nul_characters``).
 """
 
+import base64
+import binascii
 import json
+from functools import wraps
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
@@ -90,6 +95,45 @@ class PortalOAuth2Validator(OAuth2Validator):
         return super().validate_response_type(
             client_id, response_type, client, request, *args, **kwargs
         )
+
+
+_NUL = "\x00"
+
+
+def _carries_nul(request) -> bool:
+    sent = [*request.GET.lists(), *request.POST.lists()]
+    if any(_NUL in name or any(_NUL in value for value in values) for name, values in sent):
+        return True
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if _NUL in credentials:
+        return True
+    if scheme.lower() == "basic":
+        try:
+            return b"\x00" in base64.b64decode(credentials, validate=True)
+        except (binascii.Error, ValueError):
+            return False  # not Basic credentials at all; the toolkit refuses them
+    return False
+
+
+def refuse_nul_characters(view):
+    """Answer a request carrying a NUL anywhere the toolkit reads with 400 invalid_request.
+
+    The toolkit looks clients, codes and tokens up by what was sent; PostgreSQL's text cannot
+    hold U+0000 and psycopg 3 refuses it with an error the toolkit does not expect (it catches
+    only the ValueError of psycopg 2), so the lookup ended in a 500. No client id, secret, code,
+    token or URI holds one.
+    """
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if _carries_nul(request):
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "Malformed parameter."},
+                status=400,
+            )
+        return view(request, *args, **kwargs)
+
+    return guarded
 
 
 class DiscoveryView(ConnectDiscoveryInfoView):

@@ -8,15 +8,28 @@ RP-initiated logout, none of which the portal offers.
 from django.urls import path, re_path
 from oauth2_provider import views
 
-from apps.accounts.oidc import DiscoveryView
+from apps.accounts.oidc import DiscoveryView, refuse_nul_characters
 
 app_name = "oauth2_provider"
 
 urlpatterns = [
-    path("authorize/", views.AuthorizationView.as_view(), name="authorize"),
-    path("token/", views.TokenView.as_view(), name="token"),
-    path("revoke_token/", views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", views.IntrospectTokenView.as_view(), name="introspect"),
+    # The endpoints that look anything up by what the client sent are guarded against NUL.
+    path(
+        "authorize/",
+        refuse_nul_characters(views.AuthorizationView.as_view()),
+        name="authorize",
+    ),
+    path("token/", refuse_nul_characters(views.TokenView.as_view()), name="token"),
+    path(
+        "revoke_token/",
+        refuse_nul_characters(views.RevokeTokenView.as_view()),
+        name="revoke-token",
+    ),
+    path(
+        "introspect/",
+        refuse_nul_characters(views.IntrospectTokenView.as_view()),
+        name="introspect",
+    ),
     re_path(
         r"^\.well-known/openid-configuration$",
         DiscoveryView.as_view(),
@@ -30,5 +43,5 @@ urlpatterns = [
         name="oauth-server-metadata",
     ),
     path(".well-known/jwks.json", views.JwksInfoView.as_view(), name="jwks-info"),
-    path("userinfo/", views.UserInfoView.as_view(), name="user-info"),
+    path("userinfo/", refuse_nul_characters(views.UserInfoView.as_view()), name="user-info"),
 ]

@@ -76,6 +76,20 @@ def require_recent_authentication(second_factor=False, within_seconds=STEP_UP_WI
     return decorator
 
 
+def missing_proof_for_new_passkey(request) -> str | None:
+    """The page that supplies the proof adding a passkey needs, or None if this session has it.
+
+    A passkey signs in alone, so it needs what replacing a factor needs: a second factor from
+    the last five minutes, or a password from then when the account has no factor yet.
+    """
+    has_factor = user_has_device(request.user, confirmed=True)
+    return _missing_proof(request, has_factor, STEP_UP_WINDOW_SECONDS)
+
+
+def proof_url(urlname, next_url) -> str:
+    return f"{reverse(urlname)}?{urlencode({'next': next_url})}"
+
+
 def _missing_proof(request, second_factor, within_seconds) -> str | None:
     """The page that would supply the proof this request lacks, or None if it has it."""
     if second_factor:
@@ -110,4 +124,4 @@ def _latest_record_time(request, *, methods) -> float:
 
 
 def _redirect_with_next(urlname, request):
-    return redirect(f"{reverse(urlname)}?{urlencode({'next': request.get_full_path()})}")
+    return redirect(proof_url(urlname, request.get_full_path()))

@@ -9,6 +9,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # would let a client write arbitrary text into our logs and events.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 USER_AGENT_MAX_LENGTH = 512
+# PostgreSQL's text columns cannot hold U+0000, and the user agent is stored as sent (the
+# sessions page, security events): a NUL in it failed the request of anyone signed in.
+_NUL, _NUL_STANDS_IN = "\x00", "\ufffd"
 
 
 class RequestContextMiddleware:
@@ -18,6 +21,13 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if _NUL in request.META.get("HTTP_USER_AGENT", ""):
+            # Cleaned where the request enters, before request.headers is first built, so every
+            # reader of the header gets it storable.
+            request.META["HTTP_USER_AGENT"] = request.META["HTTP_USER_AGENT"].replace(
+                _NUL, _NUL_STANDS_IN
+            )
+
         offered_id = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = offered_id if _ACCEPTABLE_REQUEST_ID.match(offered_id) else uuid.uuid4().hex
         request.request_id = request_id

@@ -2,10 +2,11 @@
 
 Used by the security-event store (on the details of every event) and by the logging filters.
 Keys are judged by name: anything that looks like it holds a credential is replaced whole.
-Text is searched for card numbers: runs of 12 to 19 digits, possibly split into groups by
-single spaces or dashes, that pass the Luhn check. Checking the Luhn digit keeps order
-numbers, timestamps and format-preserving card tokens (which fail it on purpose) readable,
-while any real card number, however it is grouped or whatever digits it is written in, goes.
+Text is searched for card numbers: runs of 12 to 19 digits, possibly split into groups by a
+short run of spaces or dashes of any kind (or their URL encodings), that pass the Luhn check.
+Checking the Luhn digit keeps order numbers, timestamps and format-preserving card tokens (which
+fail it on purpose) readable, while any real card number, however it is grouped or whatever
+digits it is written in, goes.
 
 Text is also searched for one-time secrets carried in URLs, because request paths reach logs
 (the development server's request lines, gunicorn's access log, Django's "Not Found" warnings):
@@ -28,14 +29,22 @@ _SECRET_KEY_NAME = re.compile(
 # Keys that are safe although they match the pattern above.
 _ALLOWED_KEY_NAMES = {"status_code", "code_count", "country_code", "error_code"}
 
-# Groups of digits joined by single spaces or dashes. \d on purpose: a card number written in
-# Arabic-Indic or fullwidth digits is still a card number and must not reach a log.
-_DIGIT_GROUPS = re.compile(r"\d+(?:[ -]\d+)*")
+# Groups of digits joined by up to three spaces or dashes, of whatever kind people type or
+# paste: tabs, no-break and thin spaces, en dashes, minus signs, " - ". \d on purpose: a card
+# number written in Arabic-Indic or fullwidth digits is still a card number.
+_SEPARATOR = r"[\s\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]{1,3}"
+_DIGIT_GROUPS = re.compile(rf"\d+(?:{_SEPARATOR}\d+)*")
 _GROUP = re.compile(r"\d+")
-# Card numbers as URLs and forms write them (a space encoded as "+" or "%20"), and groups of
-# four joined by dots. Only four-digit groups count with dots, so IP addresses and timings stay.
-_ENCODED_DIGIT_GROUPS = re.compile(r"\d+(?:(?:\+|%20)\d+)+|\d{4}(?:\.\d{4}){2,4}")
-_ENCODED_SEPARATOR = re.compile(r"\+|%20|\.")
+# Card numbers as URLs and forms write them: any separator encoded ("+", "%20", "%2D",
+# "%C2%A0" and the like, up to three characters' worth), and groups of four joined by dots.
+# Only four-digit groups count with dots, so IP addresses and timings stay. The first form
+# starts only where a run of digits starts and never gives digits back: otherwise a long run
+# with no separator is tried from each of its digits in turn, quadratic work that a client
+# sending a few thousand digits turns into seconds of CPU per log line or event.
+_ENCODED_DIGIT_GROUPS = re.compile(
+    r"(?<!\d)\d++(?:(?:\+|%[0-9A-Fa-f]{2}|-){1,9}+\d++)++|\d{4}(?:\.\d{4}){2,4}"
+)
+_ENCODED_SEPARATOR = re.compile(r"(?:\+|%[0-9A-Fa-f]{2}|-)+|\.")
 CARD_MIN_DIGITS = 12
 CARD_MAX_DIGITS = 19
 # Luhn doubles every second digit from the right and adds the digits of the product.

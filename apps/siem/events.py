@@ -39,6 +39,24 @@ EVENT_TYPES = {
 }
 
 
+# PostgreSQL's text and jsonb cannot hold U+0000, and client input reaches events (a typed
+# identifier, an object id from a URL, a user agent, an ingested event): it is stored as the
+# replacement character, so the event is kept and still shows that something was there.
+_NUL = "\u0000"
+_NUL_STANDS_IN = "\ufffd"
+
+
+def storable(value):
+    """A copy of ``value`` (text, or lists and dicts of it) that the event table can hold."""
+    if isinstance(value, str):
+        return value.replace(_NUL, _NUL_STANDS_IN)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(item) for item in value]
+    return value
+
+
 def register_event_type(event_type: str, severity: str, outcome: str) -> None:
     """Let an app add its own event types to the catalogue at start-up."""
     EVENT_TYPES.setdefault(event_type, (severity, outcome))
@@ -77,21 +95,20 @@ def new_event(
     default_severity, default_outcome = EVENT_TYPES[event_type]
     request = current_request_context()
 
+    # The user agent is whatever the client sent, so it may hold a card number too.
+    sent_user_agent = user_agent if user_agent is not None else request.user_agent or ""
     return SecurityEvent(
         occurred_at=timezone.now(),
         event_type=event_type,
         severity=severity or default_severity,
         outcome=outcome or default_outcome,
-        actor=reference(actor),
-        subject=scrub_text(reference(subject if subject is not None else actor)),
+        actor=storable(reference(actor)),
+        subject=storable(scrub_text(reference(subject if subject is not None else actor))),
         service=service,
         ip=ip or request.ip,
-        # The user agent is whatever the client sent, so it may hold a card number too.
-        user_agent=scrub_text(user_agent if user_agent is not None else request.user_agent or "")[
-            :512
-        ],
+        user_agent=storable(scrub_text(sent_user_agent))[:512],
         request_id=request.request_id or "",
-        details=scrub(details or {}),
+        details=storable(scrub(details or {})),
     )
 
 

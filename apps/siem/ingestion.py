@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.scrub import scrub
-from apps.siem.events import EVENT_TYPES
+from apps.siem.events import EVENT_TYPES, storable
 from apps.siem.models import SecurityEvent
 
 MAX_DETAILS_BYTES = 8192
@@ -134,14 +134,14 @@ def store_events(items: list[dict], *, source: str) -> list[SecurityEvent]:
                 event_type=item["event_type"],
                 severity=item.get("severity") or default_severity,
                 outcome=item.get("outcome") or default_outcome,
-                actor=item.get("actor") or "",
-                subject=item.get("subject") or "",
+                actor=storable(item.get("actor") or ""),
+                subject=storable(item.get("subject") or ""),
                 service=item.get("service")
                 or ("partner" if source.startswith("client:") else "internal"),
                 ip=item.get("ip"),
-                user_agent=item.get("user_agent") or "",
+                user_agent=storable(item.get("user_agent") or ""),
                 request_id=item.get("request_id") or "",
-                details={**scrub(item.get("details") or {}), "reported_by": source},
+                details=storable({**scrub(item.get("details") or {}), "reported_by": source}),
             )
         )
     if not rows:

@@ -5,8 +5,9 @@ event. So a committed event only asks for a detection run, and only the first as
 last run started publishes one: an add-if-absent on a cache key. A run clears the ask before it
 looks for work, then detects and seals every event not yet in the chain (apps/siem/chain.py),
 so an event committed while a run is queued rides along with it, and one committed after the
-run looked asks again and gets a run of its own. Should an ask be lost with the cache, the
-scheduled sealing (every ten seconds) detects what it seals all the same.
+run looked asks again and gets a run of its own. Should an ask be lost with the cache, or its
+message with the broker, the scheduled sealing (every ten seconds) detects what it seals all the
+same.
 """
 
 import logging
@@ -15,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from apps.siem.models import SecurityEvent
@@ -37,12 +39,25 @@ def request_detection() -> None:
         # A cache that does not answer costs a message per event, never a missed detection.
         logger.warning("cache unavailable; asking for a detection run without coalescing")
         first_ask = True
-    if first_ask:
+    if not first_ask:
+        return
+    try:
         process_pending_events.delay()
+    except (KombuOperationalError, OSError):
+        # The event is committed already, and unsealed events wait for the next run: the
+        # scheduled sealing detects them once the broker is back. Failing here would only turn
+        # the committed request into a 500. The ask is withdrawn so the next event tries again.
+        logger.warning("broker unavailable; detection waits for the scheduled sealing")
+        clear_detection_request()
 
 
 def clear_detection_request() -> None:
-    cache.delete(DETECTION_REQUESTED_KEY)
+    try:
+        cache.delete(DETECTION_REQUESTED_KEY)
+    except (RedisError, OSError):
+        # The run must go on: it is the one that detects. An ask left standing only lets the
+        # next events ride on the scheduled sealing until it expires.
+        logger.warning("cache unavailable; a detection run starts without clearing its ask")
 
 
 @receiver(post_save, sender=SecurityEvent, dispatch_uid="siem-detect-on-commit")

@@ -224,6 +224,18 @@ def test_a_burst_refused_by_the_throttle_does_not_lock_the_second_factor(tessa):
     assert not services.is_second_factor_locked(tessa)
 
 
+def test_a_burst_of_codes_no_device_could_accept_does_not_lock_the_second_factor(tessa):
+    app = give_totp(tessa)
+
+    for typed in ["x", "12345", "1234567", "not-a-code!", "0" * 32]:
+        for _ in range(services.SLOW_GUESSING_LIMIT):
+            result = services.verify_second_factor(user=tessa, code=typed)
+            assert result.refusal == services.Refusal.WRONG
+
+    assert not services.is_second_factor_locked(tessa)
+    assert services.verify_second_factor(user=tessa, code=app.now()).accepted
+
+
 def test_failures_older_than_the_window_do_not_count_towards_the_lock(tessa, monkeypatch):
     give_totp(tessa)
     moment = {"now": timezone.now()}

@@ -409,3 +409,58 @@ def test_issued_tokens_are_not_stored_as_given(client, customer, partner_app):
 
     assert tokens["access_token"] not in {stored_access.token, stored_access.token_checksum}
     assert tokens["refresh_token"] != stored_refresh.token
+
+
+# --- A NUL in any parameter is a bad request, never a server error -------------------------
+
+
+def _basic(client_id, secret):
+    import base64
+
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "credentials"),
+    [
+        ("token", "grant_type=client_credentials&client_id=%00&client_secret=x", None),
+        ("token", "grant_type=client_credentials", ("\x00", "x")),
+        ("token", "grant_type=authorization_code&code=%00&redirect_uri=x", "partner"),
+        ("token", "grant_type=authorization_code&code=c&redirect_uri=%00", "partner"),
+        ("token", "grant_type=refresh_token&refresh_token=%00", "partner"),
+        ("revoke-token", "token=%00", "partner"),
+        ("revoke-token", "token=t&client_id=%00", None),
+        ("introspect", "token=%00", ("\x00", "\x00")),
+    ],
+)
+def test_a_nul_in_a_protocol_parameter_is_a_bad_request(
+    client, partner_app, endpoint, body, credentials
+):
+    # PostgreSQL's text cannot hold U+0000 (psycopg 3 refuses it before sending), and the
+    # toolkit looks clients, codes and tokens up by whatever was sent.
+    if credentials == "partner":
+        credentials = (partner_app.client_id, CLIENT_SECRET)
+    headers = {"HTTP_AUTHORIZATION": _basic(*credentials)} if credentials else {}
+
+    response = client.post(
+        reverse(f"oauth2_provider:{endpoint}"),
+        body,
+        content_type="application/x-www-form-urlencoded",
+        **headers,
+    )
+
+    assert response.status_code in {400, 401}
+    assert response.json()["error"] in {"invalid_request", "invalid_client"}
+
+
+def test_a_nul_in_the_authorization_request_is_a_bad_request(client, customer, partner_app):
+    force_login_verified(client, customer)
+    url = authorization_url(oauth_client(partner_app))
+
+    response = client.get(
+        url.replace("state=state-123", "state=%00").replace(
+            f"client_id={partner_app.client_id}", "client_id=%00"
+        )
+    )
+
+    assert response.status_code == 400

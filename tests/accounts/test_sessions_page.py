@@ -59,3 +59,16 @@ def test_nobody_can_end_a_session_of_someone_else(laptop_and_phone, compliance_o
     intruder.post(reverse("account_end_session", args=[phone_session.pk]))
 
     assert phone.get(reverse("account_overview")).status_code == 200
+
+
+def test_a_user_agent_with_a_nul_is_served_and_listed_with_the_nul_replaced(customer):
+    # The user agent is stored as sent (this page, security events), and PostgreSQL's text
+    # cannot hold U+0000: the request of anyone signed in would fail.
+    odd = Client(HTTP_USER_AGENT="Odd\x00browser")
+    submit_password(odd, "casey@example.com")
+
+    response = odd.get(reverse("account_sessions"))
+
+    assert response.status_code == 200
+    assert "Odd\ufffdbrowser" in response.content.decode()
+    assert UserSession.objects.get(user=customer).user_agent == "Odd\ufffdbrowser"

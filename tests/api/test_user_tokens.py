@@ -216,6 +216,14 @@ def test_after_deactivation_the_old_tokens_are_refused(customer, casey_tokens):
     assert TokenSession.objects.get().end_reason == TokenSession.EndReason.DEACTIVATED
 
 
+def test_a_deactivation_that_sends_no_signal_still_refuses_the_old_tokens(customer, casey_tokens):
+    # A queryset update (a script, a bulk fix in a shell) saves no model and ends no session:
+    # the check of the user's state on every use is what refuses the tokens then.
+    type(customer).objects.filter(pk=customer.pk).update(is_active=False)
+
+    assert_every_token_is_refused(casey_tokens)
+
+
 def test_after_a_password_change_the_old_tokens_are_refused(customer, casey_tokens):
     customer.set_password("a completely new passphrase 7")
     customer.save()

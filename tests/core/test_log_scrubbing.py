@@ -189,6 +189,51 @@ def test_a_card_number_written_as_urls_write_spaces_or_with_dots_is_redacted(log
     assert REDACTED in scrub_text(logged)
 
 
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "  ",  # two spaces, as a form that pads its groups sends them
+        "\t",  # pasted from a spreadsheet
+        "\u00a0",  # a no-break space, pasted from a web page or a PDF
+        "\u2009",  # a thin space, from a formatted document
+        " - ",
+        "\u2013",  # an en dash, which word processors put in place of a hyphen
+        "\u2212",  # a minus sign
+    ],
+)
+def test_a_card_number_grouped_by_any_space_or_dash_is_redacted(separator):
+    written = separator.join(["4000", "0566", "5566", "5556"])
+
+    assert scrub_text(f"charge of card {written} failed") == f"charge of card {REDACTED} failed"
+
+
+@pytest.mark.parametrize(
+    "separator",
+    ["%2D", "%2d", "%09", "%C2%A0", "%E2%80%93", "%2B", "+-+"],
+)
+def test_a_card_number_grouped_by_any_percent_encoded_separator_is_redacted(separator):
+    logged = f"GET /api/v1/cards/?number={separator.join(['4000', '0566', '5566', '5556'])} 200"
+
+    assert "5566" not in scrub_text(logged)
+    assert REDACTED in scrub_text(logged)
+
+
+def test_times_and_columns_of_small_numbers_stay_readable():
+    logged = "at 2026-12-04  15:49:57.123456 took\t12\t340 ms; ids 1%2C2%2C3"
+
+    assert scrub_text(logged) == logged
+
+
+def test_a_card_after_a_very_long_run_of_digits_is_redacted_in_one_pass():
+    # A client can send a million digits in a field that reaches a log or an event. Tried from
+    # each of its digits in turn, the run costs quadratic work: hours, not this test's moment.
+    flood = "1" * 1_000_000
+
+    scrubbed = scrub_text(f"{flood} card {cards.VISA_SPACED} {flood}+{flood}")
+
+    assert scrubbed == f"{flood} card {REDACTED} {flood}+{flood}"
+
+
 def test_addresses_and_sums_joined_like_card_groups_stay_readable():
     logged = "from 192.168.100.200: total 1000+2000+3000 in 0.0281 s"
 

@@ -154,3 +154,12 @@ def test_staff_without_a_role_cannot_open_access_admin(mallory):
     assert browser.get("/admin/rbac/accessreview/add/").status_code == 403
     assert Permission.objects.exists()
     assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("page", ["change", "delete", "history"])
+def test_an_object_id_with_a_nul_in_an_admin_url_is_no_server_error(officer_browser, page):
+    # A refused page records its denial with the object id from the URL; the event must take
+    # whatever the address held.
+    response = officer_browser.get(f"/admin/rbac/role/%00/{page}/")
+
+    assert response.status_code < 500

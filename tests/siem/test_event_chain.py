@@ -55,6 +55,21 @@ def test_secrets_in_details_are_scrubbed_before_the_event_is_stored():
     assert event.details == {"password": "[redacted]", "note": "[redacted]"}
 
 
+def test_an_event_carrying_a_nul_from_client_input_is_stored_with_it_replaced():
+    # PostgreSQL's text and jsonb cannot hold U+0000, and a typed identifier, a URL's object
+    # id or a user agent can carry one: the event must be stored, not fail its request.
+    event = emit(
+        "auth.unauthorized.access",
+        actor="client:a\u0000b",
+        user_agent="curl\u0000/8",
+        details={"object": "\u0000", "typed\u0000": ["x\u0000y"]},
+    )
+
+    event.refresh_from_db()
+    assert event.details == {"object": "\ufffd", "typed\ufffd": ["x\ufffdy"]}
+    assert (event.actor, event.user_agent) == ("client:a\ufffdb", "curl\ufffd/8")
+
+
 def test_an_edited_event_is_named_by_the_verification(five_sealed_events):
     third = five_sealed_events[2]
     with as_database_superuser():

@@ -5,6 +5,7 @@ service account, an internal caller granted ``security-events:ingest:all``; and 
 SOC connector, a partner client whose token holds ``events:write``.
 """
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,26 @@ def test_a_body_that_is_not_json_gets_a_client_error(billing_service):
     response = billing_service.post(URL, "{oops", content_type="application/json")
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"details": {"identifier": "ca\u0000sey@example.com"}},
+        {"details": {"note\u0000": ["a\u0000"]}},
+        {"actor": "client:\u0000crm"},
+        {"subject": "user:\u00007"},
+        {"user_agent": "curl\u0000/8"},
+        {"request_id": "req\u00001"},
+        {"service": "bill\u0000ing"},
+    ],
+)
+def test_a_nul_character_anywhere_in_an_event_gets_no_server_error(billing_service, overrides):
+    # PostgreSQL's text and jsonb cannot hold U+0000; whatever a client sends must not turn
+    # into a failed insert.
+    response = billing_service.post(URL, {"events": [good_event(**overrides)]}, format="json")
+
+    assert response.status_code in {200, 201, 207, 400}
+    for event in SecurityEvent.objects.all():
+        stored = [event.actor, event.subject, event.service, event.user_agent, event.request_id]
+        assert "\u0000" not in json.dumps(event.details) + "".join(stored)

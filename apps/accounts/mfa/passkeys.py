@@ -10,6 +10,8 @@ sign someone in with the passkey alone, around allauth's login stages. Neither f
   the user verifies (PIN or biometric, required), and the login then runs through allauth's
   stages like any other, marked so that the second-factor stage counts the passkey as both
   factors. Locked accounts and locked second factors are refused as at the stage.
+* The registration views are the package's, with step-up in front: since a passkey signs in
+  alone, adding one is as sensitive as setting a password.
 """
 
 from allauth.account.internal.flows.login import perform_login, record_authentication
@@ -21,11 +23,14 @@ from django.urls import reverse
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.views import (
     BeginCredentialAuthenticationView,
+    BeginCredentialRegistrationView,
     CompleteCredentialAuthenticationView,
+    CompleteCredentialRegistrationView,
 )
 
 from apps.accounts.mfa import services
 from apps.accounts.mfa.stage import PASSKEY_SIGN_IN, STAGE_KEY
+from apps.accounts.stepup import missing_proof_for_new_passkey
 from apps.siem.events import emit
 
 
@@ -117,6 +122,33 @@ class CompletePasskeySignInView(_PasskeySignIn, CompleteCredentialAuthentication
         response = getattr(self, "_login_response", None)
         location = response.get("Location") if response is not None else None
         return location or settings.LOGIN_REDIRECT_URL
+
+
+class ReauthenticationRequired(exceptions.OTPWebAuthnApiError):
+    status_code = 403
+    default_detail = "Confirm it is you again before adding a passkey."
+    default_code = "reauthentication_required"
+
+
+class _FreshProofForNewPasskey:
+    def check_can_register(self):
+        # A passkey signs its holder in on its own, both factors at once. Whoever sits at a
+        # session signed in long ago (a borrowed laptop, a stolen cookie) would otherwise leave
+        # one behind that outlives a password change and skips the owner's second factor. Both
+        # views check: the proof may lapse between the challenge and the answer.
+        super().check_can_register()
+        if missing_proof_for_new_passkey(self.request):
+            raise ReauthenticationRequired()
+
+
+class BeginPasskeyRegistrationView(_FreshProofForNewPasskey, BeginCredentialRegistrationView):
+    pass
+
+
+class CompletePasskeyRegistrationView(
+    _FreshProofForNewPasskey, CompleteCredentialRegistrationView
+):
+    pass
 
 
 def passkey_sign_in_configuration(request):

@@ -117,7 +117,10 @@ def verify_second_factor(*, user, code: str, purpose: str = "login") -> Verifica
     if device is None:
         if not has_second_factor(user):
             return Verification(refusal=Refusal.NO_DEVICE)
-        _record_failure(user, purpose=purpose, reason="wrong-shape")
+        # Recorded but not counted, like a throttled attempt: no device could accept this, so
+        # it guesses nothing, and no throttle stands in front of it; counting it would let
+        # anyone with the password lock the owner out for a day with ten quick requests.
+        _record_failure(user, purpose=purpose, reason="wrong-shape", count=False)
         return Verification(refusal=Refusal.WRONG)
 
     allowed, _ = device.verify_is_allowed()

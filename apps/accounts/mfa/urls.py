@@ -1,6 +1,22 @@
 from django.urls import include, path
+from django_otp_webauthn import urls as package_urls
 
 from apps.accounts.mfa import passkeys, views
+
+webauthn_patterns = [
+    path(
+        "registration/begin/",
+        passkeys.BeginPasskeyRegistrationView.as_view(),
+        name="credential-registration-begin",
+    ),
+    path(
+        "registration/complete/",
+        passkeys.CompletePasskeyRegistrationView.as_view(),
+        name="credential-registration-complete",
+    ),
+    # The package's own: authentication (closed to anyone not signed in) and translations.
+    *(p for p in package_urls.urlpatterns if "registration" not in str(p.pattern)),
+]
 
 urlpatterns = [
     path("accounts/2fa/authenticate/", views.authenticate, name="mfa_authenticate"),
@@ -24,8 +40,9 @@ urlpatterns = [
         passkeys.CompletePasskeySignInView.as_view(),
         name="passkey_sign_in_complete",
     ),
-    # Registration of passkeys by signed-in users, and the package's script translations.
-    path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
+    # Registration of passkeys by signed-in users (behind step-up), under the package's names
+    # so its script finds them, and the package's other views.
+    path("webauthn/", include((webauthn_patterns, "otp_webauthn"))),
     path("account/security/", views.security, name="mfa_security"),
     path("account/security/verify/", views.reauthenticate, name="mfa_reauthenticate"),
     path("account/security/totp/", views.enrol_totp, name="mfa_totp_enrol"),

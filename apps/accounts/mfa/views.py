@@ -20,7 +20,12 @@ from apps.accounts.mfa.stage import STAGE_KEY
 from apps.accounts.mfa_policy import user_must_use_mfa
 from apps.accounts.models import BackupCodeDevice
 from apps.accounts.redirects import is_local_path
-from apps.accounts.stepup import SECOND_FACTOR_METHOD, require_recent_authentication
+from apps.accounts.stepup import (
+    SECOND_FACTOR_METHOD,
+    missing_proof_for_new_passkey,
+    proof_url,
+    require_recent_authentication,
+)
 
 
 @never_cache
@@ -90,6 +95,7 @@ def security(request):
             "mfa_required": user_must_use_mfa(user),
             "locked": services.is_second_factor_locked(user),
             "passkeys": WebAuthnCredential.objects.filter(user=user, confirmed=True),
+            "passkey_proof_url": _passkey_proof_url(request),
         },
     )
 
@@ -190,6 +196,12 @@ def remove_passkey(request, passkey_id):
     else:
         messages.success(request, "The passkey was removed.")
     return redirect("mfa_security")
+
+
+def _passkey_proof_url(request):
+    """Where to prove oneself before adding a passkey, or None when this session just did."""
+    urlname = missing_proof_for_new_passkey(request)
+    return proof_url(urlname, reverse("mfa_security")) if urlname else None
 
 
 def _passkey_configuration(request, user):
