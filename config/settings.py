@@ -485,6 +485,13 @@ for _keyset in PORTAL_KEYSET_NAMES:
 # Where this deployment stores data; fields whose classification excludes it fail the checks.
 PORTAL_DATA_REGION = env_str("PORTAL_DATA_REGION", "eu")
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+# A queued email never tried after this many seconds lost its task with the broker: the
+# outbox sweep publishes it again.
+PORTAL_OUTBOX_REPUBLISH_AFTER = 120
+CELERY_BEAT_SCHEDULE["core-deliver-waiting-emails"] = {
+    "task": "apps.core.tasks.deliver_waiting_emails",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["core-apply-retention"] = {
     "task": "apps.core.tasks.apply_retention",
     "schedule": 24 * 60 * 60,

@@ -15,6 +15,8 @@ logger = logging.getLogger(__name__)
 # A claim older than this belongs to a worker that died mid-send; the message is taken over.
 STALE_CLAIM = timedelta(minutes=5)
 MAX_DELIVERY_ATTEMPTS = 5
+# At most this many waiting messages are published again per sweep.
+REPUBLISH_BATCH = 500
 
 
 def _claim(email_id: int) -> bool:
@@ -70,6 +72,29 @@ def deliver_email(self, email_id: int) -> None:
     message.body_text = ""
     message.body_html = ""
     message.save(update_fields=["state", "sent_at", "attempts", "body_text", "body_html"])
+
+
+@shared_task
+def deliver_waiting_emails() -> int:
+    """Publish again every message never tried since it was queued a while ago; return how many.
+
+    Its first task was lost: the broker did not answer when the request committed. A message
+    being retried has attempts already and its own retry, so it is left alone; publishing one
+    twice is harmless, as a message is claimed before it is sent.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.PORTAL_OUTBOX_REPUBLISH_AFTER)
+    waiting = list(
+        OutboundEmail.objects.filter(
+            state=OutboundEmail.State.QUEUED, attempts=0, created_at__lte=cutoff
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)[:REPUBLISH_BATCH]
+    )
+    for message_id in waiting:
+        deliver_email.delay(message_id)
+    if waiting:
+        logger.info("published %s waiting email(s) again", len(waiting))
+    return len(waiting)
 
 
 @shared_task

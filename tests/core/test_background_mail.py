@@ -1,10 +1,12 @@
 """Account mail goes through a real Celery worker process, and only after commit."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.core.mail import queue_email
 from apps.core.models import OutboundEmail
@@ -72,3 +74,55 @@ def test_delivering_the_same_message_twice_sends_it_once(celery_worker, mailbox)
     mailbox.wait_for("once@example.com")
     time.sleep(1)
     assert sum("once@example.com" in m["To"] for m in mailbox.messages()) == 1
+
+
+def _broker_down(*args, **kwargs):
+    from kombu.exceptions import OperationalError
+
+    raise OperationalError("broker down")
+
+
+def test_mail_queued_while_the_broker_is_down_is_sent_once_the_sweep_runs(
+    client, celery_worker, mailbox, monkeypatch, settings
+):
+    from apps.core.tasks import deliver_email, deliver_waiting_emails
+
+    # The sign-up commits; publishing its confirmation fails: no 500, the mail waits.
+    with monkeypatch.context() as broken:
+        broken.setattr(deliver_email, "delay", _broker_down)
+        response = client.post(
+            reverse("account_signup"),
+            {"email": "patient@example.com", "password1": STRONG_PASSWORD,
+             "password2": STRONG_PASSWORD},
+        )  # fmt: skip
+    assert response.status_code == 302
+    waiting = OutboundEmail.objects.get()
+    assert (waiting.state, waiting.attempts) == (OutboundEmail.State.QUEUED, 0)
+
+    # The broker is back: the sweep publishes what was never tried, and the worker sends it.
+    settings.PORTAL_OUTBOX_REPUBLISH_AFTER = 0
+    assert deliver_waiting_emails() == 1
+
+    message = mailbox.wait_for("patient@example.com")
+    assert "/accounts/confirm-email/" in message_text(message)
+
+
+def test_the_sweep_leaves_recent_tried_and_sent_messages_alone(monkeypatch, settings):
+    from apps.core.tasks import deliver_email, deliver_waiting_emails
+
+    published = []
+    monkeypatch.setattr(deliver_email, "delay", published.append)
+    settings.PORTAL_OUTBOX_REPUBLISH_AFTER = 120
+    with monkeypatch.context() as broken:
+        broken.setattr(deliver_email, "delay", _broker_down)
+        recent = queue_email(recipients=["recent@example.com"], subject="r", body_text="r")
+        lost = queue_email(recipients=["lost@example.com"], subject="l", body_text="l")
+        retried = queue_email(recipients=["retried@example.com"], subject="t", body_text="t")
+        sent = queue_email(recipients=["sent@example.com"], subject="s", body_text="s")
+    old = timezone.now() - timedelta(minutes=5)
+    OutboundEmail.objects.exclude(pk=recent.pk).update(created_at=old)
+    OutboundEmail.objects.filter(pk=retried.pk).update(attempts=1)
+    OutboundEmail.objects.filter(pk=sent.pk).update(state=OutboundEmail.State.SENT)
+
+    assert deliver_waiting_emails() == 1
+    assert published == [lost.pk]
