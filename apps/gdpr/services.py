@@ -11,7 +11,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.gdpr.models import (
     MAX_EXTENSION,
@@ -74,9 +76,18 @@ def _profile_identifiers(user) -> set[tuple[str, str]]:
 
 
 def _enqueue(request: DataSubjectRequest) -> None:
+    transaction.on_commit(lambda: _publish(request.pk))
+
+
+def _publish(request_id: int) -> None:
     from apps.gdpr.tasks import run_request
 
-    transaction.on_commit(lambda: run_request.delay(request.pk))
+    try:
+        run_request.delay(request_id)
+    except (KombuOperationalError, OSError):
+        # The request is committed as scheduled: release_scheduled_requests publishes it again
+        # within minutes. Failing here would only turn the committed decision into a 500.
+        logger.warning("broker unavailable; privacy request %s waits for the release", request_id)
 
 
 @transaction.atomic
@@ -241,11 +252,15 @@ def flag_overdue_requests(*, now=None) -> int:
 
 
 def release_scheduled_requests(*, now=None) -> int:
-    """Enqueue erasures whose grace period is over. The task's claim makes doubles harmless."""
+    """Enqueue scheduled requests that are due: erasures whose grace period is over, and any
+    without a grace period still waiting, whose first task was lost with the broker (or is
+    still queued: the task's claim makes doubles harmless)."""
     from apps.gdpr.tasks import run_request
 
     now = now or timezone.now()
-    due = DataSubjectRequest.objects.filter(state=State.SCHEDULED, not_before__lte=now)
+    due = DataSubjectRequest.objects.filter(
+        Q(not_before__lte=now) | Q(not_before__isnull=True), state=State.SCHEDULED
+    )
     ids = list(due.values_list("pk", flat=True))
     for request_id in ids:
         run_request.delay(request_id)

@@ -220,3 +220,28 @@ def test_staff_approve_from_the_admin_queue(
     assert request.state == State.SCHEDULED
     assert request.decided_by_ref == f"user:{officer.pk}"
     assert enqueued == [request.pk], "the erasure task is enqueued after commit"
+
+
+def test_an_export_filed_while_the_broker_is_down_is_released_by_the_sweep(
+    erin, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from apps.gdpr.tasks import run_request
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("broker down")
+
+    # An export needs no approval: it is scheduled at once, and its task cannot be published.
+    monkeypatch.setattr(run_request, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        request = services.file_request(kind="export", subject=erin, channel="user", by=erin)
+    request.refresh_from_db()
+    assert request.state == State.SCHEDULED
+    assert request.not_before is None
+
+    # The broker is back: the periodic release publishes it.
+    published = []
+    monkeypatch.setattr(run_request, "delay", published.append)
+    assert services.release_scheduled_requests() == 1
+    assert published == [request.pk]
