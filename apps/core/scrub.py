@@ -16,6 +16,7 @@ parameter whose name says it holds a secret (an OAuth ``code``, a ``token``, a `
 
 import re
 import unicodedata
+from urllib.parse import unquote_plus
 
 REDACTED = "[redacted]"
 
@@ -119,7 +120,8 @@ def contains_card_number(text: str) -> bool:
 
 
 def _redact_query_value(match: re.Match) -> str:
-    name = match.group(2)
+    # As the server reads it: "%63ode" is "code".
+    name = unquote_plus(match.group(2))
     if name.lower() in _SECRET_QUERY_NAMES or is_secret_key_name(name):
         return match.group(1) + REDACTED
     return match.group()

@@ -164,6 +164,9 @@ def test_a_card_number_in_an_unhandled_request_error_is_not_logged(monkeypatch, 
             f"https://rp.example/cb#x?access_token={REDACTED}&id_token={REDACTED}&scope=openid",
         ),
         ("/login/?next=/account/&password=hunter2", f"/login/?next=/account/&password={REDACTED}"),
+        # A name written percent-encoded, or with + for a space, is the same name to the server.
+        ("/cb/?%63ode=4/0Abc&st%61te=xyz", f"/cb/?%63ode={REDACTED}&st%61te={REDACTED}"),
+        ("/o/token/?client+secret=s3", f"/o/token/?client+secret={REDACTED}"),
     ],
 )
 def test_one_time_secrets_in_urls_are_redacted(logged, expected):
