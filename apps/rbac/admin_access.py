@@ -11,6 +11,7 @@ whatever the person's role allows. Access control can only narrow what a page of
 
 from django.contrib import admin
 from django.contrib.admin.options import InlineModelAdmin
+from django.core.exceptions import PermissionDenied
 
 from apps.rbac import registry
 from apps.rbac.decisions import authorize, authorize_every_object, restrict
@@ -51,6 +52,19 @@ class RbacAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._rbac(request, "delete", obj)
+
+    def save_form(self, request, form, change):
+        """The row as the form leaves it, refused unless the person may write it so.
+
+        The page was opened by a decision on no row (adding) or on the row as stored
+        (changing, or "save as new" from it). The form may set the very attributes a scope
+        is decided on: someone bound to partner:42 could otherwise add a customer to partner
+        43, or move one there. The admin calls this before it writes anything.
+        """
+        obj = super().save_form(request, form, change)
+        if not self._rbac(request, "change" if change else "add", obj):
+            raise PermissionDenied
+        return obj
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
