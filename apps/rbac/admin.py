@@ -8,7 +8,7 @@ never edited in place: they are granted, and revoked with a reason.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -40,6 +40,19 @@ def ask_reason(modeladmin, request, queryset, *, question, confirm_label, apply)
         "confirm_label": confirm_label,
     }
     return TemplateResponse(request, "admin/rbac/reason_form.html", context)
+
+
+def refuse_a_grant_to_oneself(request, *, user=None, group=None) -> None:
+    """Four eyes on access: nobody hands a role or an object grant to themselves.
+
+    Whoever may bind roles (``role-bindings:write``) or grant objects could otherwise make
+    themselves an administrator, or reader of any card, in one form. Through a group they
+    belong to counts as to themselves. Another person must grant it, and is recorded doing so.
+    """
+    if user is not None and user.pk == request.user.pk:
+        raise PermissionDenied
+    if group is not None and request.user.groups.filter(pk=group.pk).exists():
+        raise PermissionDenied
 
 
 # --- Roles -------------------------------------------------------------------------------
@@ -106,6 +119,12 @@ class RoleBindingAdmin(RbacAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoked with a reason through the action instead
+
+    def save_form(self, request, form, change):
+        if not change:
+            data = form.cleaned_data
+            refuse_a_grant_to_oneself(request, user=data.get("user"), group=data.get("group"))
+        return super().save_form(request, form, change)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -183,6 +202,11 @@ class _ObjectGrantAdmin(RbacAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoked with a reason through the action instead
+
+    def save_form(self, request, form, change):
+        holder = form.cleaned_data.get(self.holder_field)
+        refuse_a_grant_to_oneself(request, **{self.holder_field: holder})
+        return super().save_form(request, form, change)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

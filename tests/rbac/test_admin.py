@@ -5,10 +5,18 @@ import io
 import json
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from apps.partners.models import Customer
-from apps.rbac.models import AccessReview, Permission, Role, RoleBinding, UserObjectGrant
+from apps.rbac.models import (
+    AccessReview,
+    GroupObjectGrant,
+    Permission,
+    Role,
+    RoleBinding,
+    UserObjectGrant,
+)
 from apps.siem.models import SecurityEvent
 from tests.rbac.conftest import bind
 from tests.support import force_login_verified
@@ -43,6 +51,36 @@ def test_the_officer_binds_a_role_and_the_event_says_who_what_and_why(
     assert event.subject == f"user:{mallory.pk}"
     assert event.details["role"] == "partner-client"
     assert event.details["reason"] == "joined Acme's support desk"
+
+
+def test_the_officer_cannot_bind_a_role_to_herself(officer_browser, officer):
+    """Handing out roles would otherwise make her an administrator in one form."""
+    administrator = Role.objects.get(name="administrator")
+    before = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+
+    response = officer_browser.post(
+        "/admin/rbac/rolebinding/add/",
+        {"role": administrator.pk, "user": officer.pk, "reason": "covering for a colleague"},
+    )
+
+    assert response.status_code == 403
+    assert not RoleBinding.objects.filter(user=officer, role=administrator).exists()
+    after = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+    assert after == before + 1
+
+
+def test_the_officer_cannot_bind_a_role_to_a_group_she_belongs_to(officer_browser, officer):
+    team = Group.objects.create(name="compliance team")
+    officer.groups.add(team)
+    administrator = Role.objects.get(name="administrator")
+
+    response = officer_browser.post(
+        "/admin/rbac/rolebinding/add/",
+        {"role": administrator.pk, "group": team.pk, "reason": "the team needs it"},
+    )
+
+    assert response.status_code == 403
+    assert not RoleBinding.objects.filter(group=team).exists()
 
 
 def test_a_binding_is_revoked_only_with_a_reason(officer_browser, acme_client):
@@ -115,6 +153,33 @@ def test_an_object_grant_is_made_in_the_admin_and_recorded(
         "resource": "customers", "action": "read", "object": str(bolt_record.pk),
         "reason": "investigating a complaint",
     }  # fmt: skip
+
+
+def test_the_officer_cannot_grant_herself_an_object(officer_browser, officer, bolt_record):
+    response = officer_browser.post(
+        "/admin/rbac/userobjectgrant/add/",
+        {"user": officer.pk, "resource": "customers", "object_id": str(bolt_record.pk),
+         "action": "delete", "reason": "cleaning up"},
+    )  # fmt: skip
+
+    assert response.status_code == 403
+    assert not UserObjectGrant.objects.filter(user=officer).exists()
+
+
+def test_the_officer_cannot_grant_an_object_to_a_group_she_belongs_to(
+    officer_browser, officer, bolt_record
+):
+    team = Group.objects.create(name="compliance team")
+    officer.groups.add(team)
+
+    response = officer_browser.post(
+        "/admin/rbac/groupobjectgrant/add/",
+        {"group": team.pk, "resource": "customers", "object_id": str(bolt_record.pk),
+         "action": "delete", "reason": "cleaning up"},
+    )  # fmt: skip
+
+    assert response.status_code == 403
+    assert not GroupObjectGrant.objects.filter(group=team).exists()
 
 
 def test_an_access_review_lists_bindings_and_grants_and_exports_defused_csv_and_json(
