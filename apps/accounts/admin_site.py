@@ -3,7 +3,8 @@
 django-otp's admin site admits only sessions verified with a second factor. Its own login form
 would be a second way in, beside allauth's, with its own throttling and replay rules; instead
 `/admin/login/` never signs anyone in and sends the browser to the portal's login, which runs
-the second-factor stage and then returns to the admin.
+the second-factor stage and then returns to the admin. Its password form likewise sends staff to
+the portal's own password page.
 
 Every page the site registers is opened by access control (``apps.rbac.admin_access``), never
 by Django's model permissions: our apps write ``RbacAdminMixin`` into their pages, core's pages
@@ -98,6 +99,15 @@ class PortalAdminSite(OTPAdminSite):
         # Signed in, but not someone the admin admits: the login page would send them straight
         # back here, round and round.
         raise PermissionDenied
+
+    def password_change(self, request, extra_context=None):
+        # One way to change a password: the portal's page, which records
+        # auth.password.changed and offers to end other sessions. Django's admin form would
+        # change it silently, so it changes nothing and sends staff there.
+        return redirect(reverse("account_change_password"))
+
+    def password_change_done(self, request, extra_context=None):
+        return redirect(reverse("account_change_password"))
 
 
 def _recording_refusals(view):
