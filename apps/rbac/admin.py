@@ -16,6 +16,7 @@ from django.urls import path, reverse
 
 from apps.rbac import registry, services
 from apps.rbac.admin_access import RbacAdminMixin
+from apps.rbac.decisions import authorize_every_object
 from apps.rbac.middleware import record_denial
 from apps.rbac.models import AccessReview, GroupObjectGrant, Role, RoleBinding, UserObjectGrant
 from apps.rbac.reports import to_csv, to_json
@@ -267,6 +268,11 @@ class AccessReviewAdmin(RbacAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "created_by", "created_at", "exports"]
     readonly_fields = ["created_by", "created_at", "entries", "exports"]
     fields = readonly_fields
+
+    def has_add_permission(self, request):
+        # A review holds every binding and grant of every partner, so only an unscoped grant
+        # takes one: a person bound to partner:42 holds access-reviews:create:partner:42.
+        return authorize_every_object(request.user, "create", self.rbac_resource).allowed
 
     def has_change_permission(self, request, obj=None):
         return False

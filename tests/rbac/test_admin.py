@@ -219,3 +219,20 @@ def test_staff_without_a_role_cannot_open_access_admin(mallory):
     assert browser.get("/admin/rbac/accessreview/add/").status_code == 403
     assert Permission.objects.exists()
     assert not Customer.objects.exists()
+
+
+def test_an_officer_bound_to_one_partner_cannot_take_an_access_review(mallory, acme, granter):
+    """A review holds every binding and grant of every partner; it cannot be narrowed to one."""
+    mallory.is_staff = True
+    mallory.save()
+    bind("compliance-officer", user=mallory, scope=f"partner:{acme.pk}", granter=granter)
+    browser = Client()
+    force_login_verified(browser, mallory)
+    before = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+
+    response = browser.post("/admin/rbac/accessreview/add/", {"confirm": "1"})
+
+    assert response.status_code == 403
+    assert not AccessReview.objects.exists()
+    after = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+    assert after == before + 1
