@@ -163,7 +163,8 @@ class IncidentAdmin(RbacAdminMixin, admin.ModelAdmin):
     list_display = [
         "id", "title", "severity", "status", "assignee", "detected_at", "time_to_first_action",
     ]  # fmt: skip
-    list_filter = ["status", "severity", "rule"]
+    # An assignee sees the rules of their own incidents, not the name of every rule.
+    list_filter = ["status", "severity", ("rule", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "group_key"]
     fields = [
         "title", "rule", "group_key", "severity", "status", "assignee", "detected_at",

@@ -4,14 +4,15 @@ A page is opened by a decision on no row (may this person add customers at all?)
 as stored (may they change this one?). Ari is Acme's staff member holding ``partner-client``
 bound to Acme: he works Acme's customers in the admin. The form lets him type any partner, so
 the row he saves must be decided again, or he could put customers (or an OAuth application's
-link) into Bolt's books.
+link) into Bolt's books. Nor does his customer list's partner filter name Bolt.
 """
 
 import pytest
 from django.test import Client
 from oauth2_provider.models import Application
 
-from apps.partners.models import Customer, PartnerApplication
+from apps.accounts.models import User
+from apps.partners.models import Customer, Partner, PartnerApplication
 from apps.rbac.models import Role
 from apps.rbac.services import bind_role, create_role, ensure_permission
 from apps.siem.models import SecurityEvent
@@ -101,3 +102,22 @@ def test_a_partner_scoped_person_cannot_link_an_application_to_another_partner(a
 
     assert response.status_code == 403
     assert not PartnerApplication.objects.filter(partner=bolt).exists()
+
+
+def test_the_partner_filter_names_only_partners_of_listed_rows(ari, two_customers):
+    """The side filter would otherwise name every partner the portal works with."""
+    cosmo = Partner.objects.create(name="Cosmo")
+    Customer.objects.create(partner=cosmo, reference="C-1")
+    ari_himself = User.objects.get(email="ari.acme@example.com")
+    bind_role(role=Role.objects.get(name="partner-client"), user=ari_himself,
+              scope=f"partner:{cosmo.pk}", granted_by=None, reason="covers Cosmo too")  # fmt: skip
+
+    response = ari.get(CUSTOMERS)
+
+    assert response.status_code == 200
+    changelist = response.context["cl"]
+    choices = [choice["display"] for spec in changelist.filter_specs
+               for choice in spec.choices(changelist)]  # fmt: skip
+    assert {"Acme", "Cosmo"} <= set(choices)
+    assert "Bolt" not in choices
+    assert b"Bolt" not in response.content
