@@ -104,6 +104,13 @@ class RoleBindingForm(forms.ModelForm):
         model = RoleBinding
         fields = ["role", "user", "group", "scope", "expires_at", "reason"]
 
+    def clean(self):
+        data = super().clean()
+        # What the service would refuse is refused here, beside the field, not by an error page.
+        parts = {name: data.get(name) for name in ("user", "group", "expires_at")}
+        services.check_binding(**parts, scope=data.get("scope") or "")
+        return data
+
 
 @admin.register(RoleBinding)
 class RoleBindingAdmin(RbacAdminMixin, admin.ModelAdmin):

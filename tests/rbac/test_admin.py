@@ -83,6 +83,22 @@ def test_the_officer_cannot_bind_a_role_to_a_group_she_belongs_to(officer_browse
     assert not RoleBinding.objects.filter(group=team).exists()
 
 
+@pytest.mark.parametrize(
+    "mistake",
+    [{"scope": "partner 42"}, {"expires_at_0": "2001-01-01", "expires_at_1": "00:00"}],
+    ids=["malformed scope", "expiry in the past"],
+)
+def test_a_binding_the_service_refuses_is_a_form_error(officer_browser, mallory, mistake):
+    role = Role.objects.get(name="customer")
+    form = {"role": role.pk, "user": mallory.pk, "reason": "new customer", **mistake}
+
+    response = officer_browser.post("/admin/rbac/rolebinding/add/", form)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not RoleBinding.objects.filter(user=mallory).exists()
+
+
 def test_a_binding_is_revoked_only_with_a_reason(officer_browser, acme_client):
     binding = acme_client.role_bindings.get()
     form = {"action": "revoke", "_selected_action": [binding.pk]}
