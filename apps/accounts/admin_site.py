@@ -97,7 +97,11 @@ class PortalAdminSite(OTPAdminSite):
         if user.is_active and user.is_staff and not user.is_verified():
             return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
         # Signed in, but not someone the admin admits: the login page would send them straight
-        # back here, round and round.
+        # back here, round and round. This is where such a person's admin visit is refused.
+        from apps.rbac.middleware import record_denial
+
+        record_denial(request, user=user, resource="admin", action="read",
+                      reason="not admitted to the admin")  # fmt: skip
         raise PermissionDenied
 
     def password_change(self, request, extra_context=None):

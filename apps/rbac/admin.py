@@ -318,6 +318,10 @@ class AccessReviewAdmin(RbacAdminMixin, admin.ModelAdmin):
         ]
 
     def export_view(self, request, pk, fmt):
+        # Someone who may read no review is refused (and recorded) like on every page; a
+        # review outside what they may read is not found, like one that does not exist.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         review = get_object_or_404(self.get_queryset(request), pk=pk)
         if fmt not in {"csv", "json"} or not self.has_view_permission(request, review):
             return HttpResponse(status=404)

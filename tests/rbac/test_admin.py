@@ -252,3 +252,37 @@ def test_an_officer_bound_to_one_partner_cannot_take_an_access_review(mallory, a
     assert not AccessReview.objects.exists()
     after = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
     assert after == before + 1
+
+
+def test_staff_without_a_role_are_refused_an_access_review_export_and_it_is_recorded(
+    mallory, officer
+):
+    from apps.rbac.services import take_access_review
+
+    review = take_access_review(taken_by=officer)
+    mallory.is_staff = True
+    mallory.save()
+    browser = Client()
+    force_login_verified(browser, mallory)
+    before = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+
+    response = browser.get(f"/admin/rbac/accessreview/{review.pk}/export.csv")
+
+    assert response.status_code == 403
+    after = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+    assert after == before + 1
+
+
+def test_someone_who_is_not_staff_is_refused_the_admin_and_it_is_recorded(mallory):
+    """Signed in with a second factor, holding a role even: the admin is for staff only."""
+    bind("compliance-officer", user=mallory)
+    browser = Client()
+    force_login_verified(browser, mallory)
+    before = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+
+    response = browser.get("/admin/rbac/rolebinding/", follow=True)
+
+    assert response.status_code == 403
+    refusals = SecurityEvent.objects.filter(event_type="auth.unauthorized.access")
+    assert refusals.count() == before + 1
+    assert refusals.order_by("-pk").first().actor == f"user:{mallory.pk}"
