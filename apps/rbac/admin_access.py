@@ -85,6 +85,23 @@ class RbacAdminMixin:
         return built[inline]
 
 
+class RbacLibraryAdminMixin(RbacAdminMixin):
+    """A library's page: its actions that name no permission need the page's change right."""
+
+    def get_actions(self, request):
+        # Django offers an action that names no permission to whoever opens the list. The
+        # libraries' actions all change rows (celery beat's "disable" and "run tasks", the
+        # OAuth toolkit's "revoke tokens", allauth's "mark verified"): reading is not enough.
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            return actions
+        return {
+            name: entry
+            for name, entry in actions.items()
+            if getattr(entry[0], "allowed_permissions", None)
+        }
+
+
 class RbacInlineMixin:
     """Rows shown inside a page are part of it: seen with the page, edited when it is."""
 
@@ -109,12 +126,13 @@ def opened_by_access_control(admin_class, resource: str):
     For classes we do not write. Whatever permission methods the class overrides (a library's
     token page that never adds, core's read-only logs) still refuse: the page admits what both
     access control and the class allow. An override that defers to Django's model permissions
-    (``super()``) therefore refuses everyone but superusers, which fails closed.
+    (``super()``) therefore refuses everyone but superusers, which fails closed. Its actions
+    that name no permission need the right to change, since we cannot tell which only read.
     """
     if issubclass(admin_class, RbacAdminMixin):
         return admin_class
     return _narrowed_by_its_own_refusals(
-        RbacAdminMixin, admin_class, admin.ModelAdmin, rbac_resource=resource
+        RbacLibraryAdminMixin, admin_class, admin.ModelAdmin, rbac_resource=resource
     )
 
 
