@@ -240,7 +240,8 @@ class _ObjectGrantAdmin(RbacAdminMixin, admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         return redirect(reverse(f"admin:rbac_{self.model._meta.model_name}_changelist"))
 
-    @admin.action(description="Revoke selected object grants")
+    # Revoking changes grants: reading them (object-grants:read) does not offer it.
+    @admin.action(description="Revoke selected object grants", permissions=["change"])
     def revoke(self, request, queryset):
         def apply(row, why):
             from apps.rbac.reports import _action_of

@@ -18,6 +18,7 @@ from apps.rbac.models import (
     UserObjectGrant,
 )
 from apps.siem.models import SecurityEvent
+from tests.conftest import give_permissions, make_person
 from tests.rbac.conftest import bind
 from tests.support import force_login_verified
 
@@ -286,3 +287,23 @@ def test_someone_who_is_not_staff_is_refused_the_admin_and_it_is_recorded(mallor
     refusals = SecurityEvent.objects.filter(event_type="auth.unauthorized.access")
     assert refusals.count() == before + 1
     assert refusals.order_by("-pk").first().actor == f"user:{mallory.pk}"
+
+
+def test_a_reader_of_object_grants_cannot_revoke_one(mallory, bolt_record, granter):
+    """An auditor who reads grants (object-grants:read) must not take them away."""
+    from apps.rbac.services import grant_object_permission
+
+    grant_object_permission(bolt_record, "read", user=mallory, granted_by=granter, reason="audit")
+    auditor = give_permissions(
+        make_person("aude.auditor@example.com", is_staff=True), "object-grants:read:all"
+    )
+    browser = Client()
+    force_login_verified(browser, auditor)
+    grant = UserObjectGrant.objects.get(user=mallory)
+
+    browser.post(
+        "/admin/rbac/userobjectgrant/",
+        {"action": "revoke", "_selected_action": [grant.pk], "confirm": "1", "reason": "x"},
+    )
+
+    assert UserObjectGrant.objects.filter(pk=grant.pk).exists()
