@@ -9,6 +9,7 @@ never edited in place: they are granted, and revoked with a reason.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -78,6 +79,14 @@ class RoleAdmin(RbacAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Roles are retired by emptying them, which keeps their history readable.
         return False
+
+    def save_form(self, request, form, change):
+        # Four eyes: changing a role one holds, personally or through a group, is granting
+        # oneself whatever it gains (roles:write would add *:*:all to one's own role).
+        holders = Q(user=request.user) | Q(group__in=request.user.groups.all())
+        if change and form.instance.bindings.filter(holders).exists():
+            raise PermissionDenied
+        return super().save_form(request, form, change)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -307,3 +307,26 @@ def test_a_reader_of_object_grants_cannot_revoke_one(mallory, bolt_record, grant
     )
 
     assert UserObjectGrant.objects.filter(pk=grant.pk).exists()
+
+
+def test_a_role_manager_cannot_widen_a_role_she_holds(granter):
+    """Editing one's own role is granting oneself its new permissions: four eyes again."""
+    manager_role = Role.objects.create(name="role-manager")
+    manager_role.permissions.add(
+        Permission.objects.get_or_create(resource="roles", action="read", scope="all")[0],
+        Permission.objects.get_or_create(resource="roles", action="write", scope="all")[0],
+    )
+    rosa = make_person("rosa.roles@example.com", is_staff=True)
+    bind("role-manager", user=rosa, granter=granter)
+    browser = Client()
+    force_login_verified(browser, rosa)
+    everything = Permission.objects.get(resource="*", action="*", scope="all")
+    kept = list(manager_role.permissions.values_list("pk", flat=True))
+
+    response = browser.post(
+        f"/admin/rbac/role/{manager_role.pk}/change/",
+        {"name": "role-manager", "permissions": [*kept, everything.pk], "change_reason": "x"},
+    )
+
+    assert response.status_code == 403
+    assert not manager_role.permissions.filter(pk=everything.pk).exists()
