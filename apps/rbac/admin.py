@@ -221,8 +221,12 @@ class _ObjectGrantAdmin(RbacAdminMixin, admin.ModelAdmin):
         return False  # revoked with a reason through the action instead
 
     def save_form(self, request, form, change):
-        holder = form.cleaned_data.get(self.holder_field)
-        refuse_a_grant_to_oneself(request, **{self.holder_field: holder})
+        data = form.cleaned_data
+        refuse_a_grant_to_oneself(request, **{self.holder_field: data.get(self.holder_field)})
+        # Nobody passes on what they may not do themselves: an officer who reads customers
+        # shares reading one, never deleting it or revealing a card's number.
+        if not services.authorize(request.user, data["action"], data["resource"], data["object"]):
+            raise PermissionDenied
         return super().save_form(request, form, change)
 
     def save_model(self, request, obj, form, change):

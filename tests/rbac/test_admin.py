@@ -176,7 +176,7 @@ def test_the_officer_cannot_grant_herself_an_object(officer_browser, officer, bo
     response = officer_browser.post(
         "/admin/rbac/userobjectgrant/add/",
         {"user": officer.pk, "resource": "customers", "object_id": str(bolt_record.pk),
-         "action": "delete", "reason": "cleaning up"},
+         "action": "read", "reason": "a second look"},
     )  # fmt: skip
 
     assert response.status_code == 403
@@ -192,7 +192,7 @@ def test_the_officer_cannot_grant_an_object_to_a_group_she_belongs_to(
     response = officer_browser.post(
         "/admin/rbac/groupobjectgrant/add/",
         {"group": team.pk, "resource": "customers", "object_id": str(bolt_record.pk),
-         "action": "delete", "reason": "cleaning up"},
+         "action": "read", "reason": "a second look"},
     )  # fmt: skip
 
     assert response.status_code == 403
@@ -330,3 +330,21 @@ def test_a_role_manager_cannot_widen_a_role_she_holds(granter):
 
     assert response.status_code == 403
     assert not manager_role.permissions.filter(pk=everything.pk).exists()
+
+
+def test_the_officer_cannot_grant_what_she_may_not_do_herself(
+    officer_browser, mallory, bolt_record
+):
+    """She reads customers: she may share reading one, not deleting it (nor a card's number)."""
+    before = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+
+    response = officer_browser.post(
+        "/admin/rbac/userobjectgrant/add/",
+        {"user": mallory.pk, "resource": "customers", "object_id": str(bolt_record.pk),
+         "action": "delete", "reason": "cleaning up"},
+    )  # fmt: skip
+
+    assert response.status_code == 403
+    assert not UserObjectGrant.objects.filter(user=mallory).exists()
+    after = SecurityEvent.objects.filter(event_type="auth.unauthorized.access").count()
+    assert after == before + 1
