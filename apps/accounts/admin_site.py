@@ -39,7 +39,7 @@ LIBRARY_PAGES = {
     "socialaccount.socialaccount": "social-accounts",
     "socialaccount.socialtoken": "social-accounts",
     "otp_totp.totpdevice": "mfa-devices",
-    "usersessions.usersession": "user-sessions",
+    "usersessions.usersession": "user-sessions",  # then replaced by apps.accounts.admin's page
     "oauth2_provider.accesstoken": "oauth-tokens",
     "oauth2_provider.refreshtoken": "oauth-tokens",
     "oauth2_provider.idtoken": "oauth-tokens",
