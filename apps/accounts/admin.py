@@ -1,3 +1,5 @@
+from allauth.usersessions import admin as usersessions_admin
+from allauth.usersessions.models import UserSession
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -117,3 +119,15 @@ class ProfileAdmin(RbacAdminMixin, EncryptedFieldsAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# allauth's own page for sessions searches user__username, which our accounts lack: every
+# search was a 500. Importing its admin module above registered that page already (this app
+# comes first in INSTALLED_APPS); ours replaces it.
+admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(RbacAdminMixin, usersessions_admin.UserSessionAdmin):
+    rbac_resource = "user-sessions"
+    search_fields = ["user__pk", "user__email", "ip"]

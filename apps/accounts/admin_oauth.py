@@ -44,3 +44,4 @@ class PartnerApplicationForm(ApplicationForm):
 class PartnerApplicationAdmin(RbacAdminMixin, ApplicationAdmin):
     rbac_resource = "oauth-applications"
     form = PartnerApplicationForm
+    view_on_site = False  # the toolkit's page for an application is not mounted here

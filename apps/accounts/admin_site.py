@@ -3,7 +3,8 @@
 django-otp's admin site admits only sessions verified with a second factor. Its own login form
 would be a second way in, beside allauth's, with its own throttling and replay rules; instead
 `/admin/login/` never signs anyone in and sends the browser to the portal's login, which runs
-the second-factor stage and then returns to the admin.
+the second-factor stage and then returns to the admin. Its password form likewise sends staff to
+the portal's own password page.
 
 Every page the site registers is opened by access control (``apps.rbac.admin_access``), never
 by Django's model permissions: our apps write ``RbacAdminMixin`` into their pages, core's pages
@@ -17,8 +18,9 @@ from urllib.parse import urlencode
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models.base import ModelBase
+from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django_otp.admin import OTPAdminSite
@@ -37,7 +39,7 @@ LIBRARY_PAGES = {
     "socialaccount.socialaccount": "social-accounts",
     "socialaccount.socialtoken": "social-accounts",
     "otp_totp.totpdevice": "mfa-devices",
-    "usersessions.usersession": "user-sessions",
+    "usersessions.usersession": "user-sessions",  # then replaced by apps.accounts.admin's page
     "oauth2_provider.accesstoken": "oauth-tokens",
     "oauth2_provider.refreshtoken": "oauth-tokens",
     "oauth2_provider.idtoken": "oauth-tokens",
@@ -78,6 +80,18 @@ class PortalAdminSite(OTPAdminSite):
                 )
             super().register(model, opened_by_access_control(page, resource), **options)
 
+    def get_urls(self):
+        # Django's "view on site" loads any row of any model for any staff member and sends
+        # them to its public page. No page here has one (the OAuth toolkit's application names
+        # one the portal does not mount: a 500), so it finds nothing; the name stays for the
+        # admin's templates.
+        nowhere = path("r/<path:content_type_id>/<path:object_id>/",
+                       self.admin_view(_not_found), name="view_on_site")  # fmt: skip
+        return [
+            nowhere if getattr(pattern, "name", None) == "view_on_site" else pattern
+            for pattern in super().get_urls()
+        ]
+
     def admin_view(self, view, cacheable=False):
         return super().admin_view(_recording_refusals(view), cacheable)
 
@@ -96,8 +110,25 @@ class PortalAdminSite(OTPAdminSite):
         if user.is_active and user.is_staff and not user.is_verified():
             return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
         # Signed in, but not someone the admin admits: the login page would send them straight
-        # back here, round and round.
+        # back here, round and round. This is where such a person's admin visit is refused.
+        from apps.rbac.middleware import record_denial
+
+        record_denial(request, user=user, resource="admin", action="read",
+                      reason="not admitted to the admin")  # fmt: skip
         raise PermissionDenied
+
+    def password_change(self, request, extra_context=None):
+        # One way to change a password: the portal's page, which records
+        # auth.password.changed and offers to end other sessions. Django's admin form would
+        # change it silently, so it changes nothing and sends staff there.
+        return redirect(reverse("account_change_password"))
+
+    def password_change_done(self, request, extra_context=None):
+        return redirect(reverse("account_change_password"))
+
+
+def _not_found(request, *args, **kwargs):
+    raise Http404
 
 
 def _recording_refusals(view):

@@ -17,7 +17,8 @@ class CustomerAdmin(RbacAdminMixin, admin.ModelAdmin):
     # Opened and narrowed by apps.rbac: staff see the customers their roles and grants cover.
     rbac_resource = "customers"
     list_display = ["id", "partner", "reference", "created_at"]
-    list_filter = ["partner"]
+    # Only the partners of rows the person may list: the plain filter names every partner.
+    list_filter = [("partner", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["reference"]
     search_help_text = "The partner's reference, or an exact email address (any letter case)."
     raw_id_fields = ["owner"]
@@ -37,5 +38,5 @@ class PartnerApplicationAdmin(RbacAdminMixin, admin.ModelAdmin):
     rbac_resource = "partner-applications"
 
     list_display = ["application", "partner", "scopes"]
-    list_filter = ["partner"]
+    list_filter = [("partner", admin.RelatedOnlyFieldListFilter)]  # as on the customer list
     raw_id_fields = ["application"]

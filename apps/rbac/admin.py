@@ -8,7 +8,8 @@ never edited in place: they are granted, and revoked with a reason.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -16,6 +17,7 @@ from django.urls import path, reverse
 
 from apps.rbac import registry, services
 from apps.rbac.admin_access import RbacAdminMixin
+from apps.rbac.decisions import authorize_every_object
 from apps.rbac.middleware import record_denial
 from apps.rbac.models import AccessReview, GroupObjectGrant, Role, RoleBinding, UserObjectGrant
 from apps.rbac.reports import to_csv, to_json
@@ -42,6 +44,19 @@ def ask_reason(modeladmin, request, queryset, *, question, confirm_label, apply)
     return TemplateResponse(request, "admin/rbac/reason_form.html", context)
 
 
+def refuse_a_grant_to_oneself(request, *, user=None, group=None) -> None:
+    """Four eyes on access: nobody hands a role or an object grant to themselves.
+
+    Whoever may bind roles (``role-bindings:write``) or grant objects could otherwise make
+    themselves an administrator, or reader of any card, in one form. Through a group they
+    belong to counts as to themselves. Another person must grant it, and is recorded doing so.
+    """
+    if user is not None and user.pk == request.user.pk:
+        raise PermissionDenied
+    if group is not None and request.user.groups.filter(pk=group.pk).exists():
+        raise PermissionDenied
+
+
 # --- Roles -------------------------------------------------------------------------------
 
 
@@ -64,6 +79,14 @@ class RoleAdmin(RbacAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Roles are retired by emptying them, which keeps their history readable.
         return False
+
+    def save_form(self, request, form, change):
+        # Four eyes: changing a role one holds, personally or through a group, is granting
+        # oneself whatever it gains (roles:write would add *:*:all to one's own role).
+        holders = Q(user=request.user) | Q(group__in=request.user.groups.all())
+        if change and form.instance.bindings.filter(holders).exists():
+            raise PermissionDenied
+        return super().save_form(request, form, change)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -90,6 +113,13 @@ class RoleBindingForm(forms.ModelForm):
         model = RoleBinding
         fields = ["role", "user", "group", "scope", "expires_at", "reason"]
 
+    def clean(self):
+        data = super().clean()
+        # What the service would refuse is refused here, beside the field, not by an error page.
+        parts = {name: data.get(name) for name in ("user", "group", "expires_at")}
+        services.check_binding(**parts, scope=data.get("scope") or "")
+        return data
+
 
 @admin.register(RoleBinding)
 class RoleBindingAdmin(RbacAdminMixin, admin.ModelAdmin):
@@ -106,6 +136,12 @@ class RoleBindingAdmin(RbacAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoked with a reason through the action instead
+
+    def save_form(self, request, form, change):
+        if not change:
+            data = form.cleaned_data
+            refuse_a_grant_to_oneself(request, user=data.get("user"), group=data.get("group"))
+        return super().save_form(request, form, change)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -184,6 +220,15 @@ class _ObjectGrantAdmin(RbacAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # revoked with a reason through the action instead
 
+    def save_form(self, request, form, change):
+        data = form.cleaned_data
+        refuse_a_grant_to_oneself(request, **{self.holder_field: data.get(self.holder_field)})
+        # Nobody passes on what they may not do themselves: an officer who reads customers
+        # shares reading one, never deleting it or revealing a card's number.
+        if not services.authorize(request.user, data["action"], data["resource"], data["object"]):
+            raise PermissionDenied
+        return super().save_form(request, form, change)
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         services.grant_object_permission(
@@ -208,7 +253,8 @@ class _ObjectGrantAdmin(RbacAdminMixin, admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         return redirect(reverse(f"admin:rbac_{self.model._meta.model_name}_changelist"))
 
-    @admin.action(description="Revoke selected object grants")
+    # Revoking changes grants: reading them (object-grants:read) does not offer it.
+    @admin.action(description="Revoke selected object grants", permissions=["change"])
     def revoke(self, request, queryset):
         def apply(row, why):
             from apps.rbac.reports import _action_of
@@ -243,6 +289,11 @@ class AccessReviewAdmin(RbacAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "created_by", "created_at", "exports"]
     readonly_fields = ["created_by", "created_at", "entries", "exports"]
     fields = readonly_fields
+
+    def has_add_permission(self, request):
+        # A review holds every binding and grant of every partner, so only an unscoped grant
+        # takes one: a person bound to partner:42 holds access-reviews:create:partner:42.
+        return authorize_every_object(request.user, "create", self.rbac_resource).allowed
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -281,6 +332,10 @@ class AccessReviewAdmin(RbacAdminMixin, admin.ModelAdmin):
         ]
 
     def export_view(self, request, pk, fmt):
+        # Someone who may read no review is refused (and recorded) like on every page; a
+        # review outside what they may read is not found, like one that does not exist.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         review = get_object_or_404(self.get_queryset(request), pk=pk)
         if fmt not in {"csv", "json"} or not self.has_view_permission(request, review):
             return HttpResponse(status=404)

@@ -11,6 +11,7 @@ whatever the person's role allows. Access control can only narrow what a page of
 
 from django.contrib import admin
 from django.contrib.admin.options import InlineModelAdmin
+from django.core.exceptions import PermissionDenied
 
 from apps.rbac import registry
 from apps.rbac.decisions import authorize, authorize_every_object, restrict
@@ -52,6 +53,19 @@ class RbacAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return self._rbac(request, "delete", obj)
 
+    def save_form(self, request, form, change):
+        """The row as the form leaves it, refused unless the person may write it so.
+
+        The page was opened by a decision on no row (adding) or on the row as stored
+        (changing, or "save as new" from it). The form may set the very attributes a scope
+        is decided on: someone bound to partner:42 could otherwise add a customer to partner
+        43, or move one there. The admin calls this before it writes anything.
+        """
+        obj = super().save_form(request, form, change)
+        if not self._rbac(request, "change" if change else "add", obj):
+            raise PermissionDenied
+        return obj
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if registry.for_resource(self.rbac_resource) is None:
@@ -69,6 +83,23 @@ class RbacAdminMixin:
                 RbacInlineMixin, inline, InlineModelAdmin, rbac_page=self
             )
         return built[inline]
+
+
+class RbacLibraryAdminMixin(RbacAdminMixin):
+    """A library's page: its actions that name no permission need the page's change right."""
+
+    def get_actions(self, request):
+        # Django offers an action that names no permission to whoever opens the list. The
+        # libraries' actions all change rows (celery beat's "disable" and "run tasks", the
+        # OAuth toolkit's "revoke tokens", allauth's "mark verified"): reading is not enough.
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            return actions
+        return {
+            name: entry
+            for name, entry in actions.items()
+            if getattr(entry[0], "allowed_permissions", None)
+        }
 
 
 class RbacInlineMixin:
@@ -95,12 +126,13 @@ def opened_by_access_control(admin_class, resource: str):
     For classes we do not write. Whatever permission methods the class overrides (a library's
     token page that never adds, core's read-only logs) still refuse: the page admits what both
     access control and the class allow. An override that defers to Django's model permissions
-    (``super()``) therefore refuses everyone but superusers, which fails closed.
+    (``super()``) therefore refuses everyone but superusers, which fails closed. Its actions
+    that name no permission need the right to change, since we cannot tell which only read.
     """
     if issubclass(admin_class, RbacAdminMixin):
         return admin_class
     return _narrowed_by_its_own_refusals(
-        RbacAdminMixin, admin_class, admin.ModelAdmin, rbac_resource=resource
+        RbacLibraryAdminMixin, admin_class, admin.ModelAdmin, rbac_resource=resource
     )
 
 

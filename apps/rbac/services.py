@@ -31,6 +31,7 @@ __all__ = [
     "Decision",
     "authorize",
     "bind_role",
+    "check_binding",
     "create_role",
     "delete_role",
     "disable_inactive_accounts",
@@ -124,17 +125,26 @@ def _holder(binding) -> str:
     return f"user:{binding.user_id}" if binding.user_id else f"group:{binding.group_id}"
 
 
+def check_binding(*, user=None, group=None, scope="", expires_at=None) -> None:
+    """Raise ValidationError unless a binding of these parts could be made.
+
+    ``bind_role()`` asks it, and so do forms, so that a mistake is shown beside the field
+    instead of failing the save.
+    """
+    if (user is None) == (group is None):
+        raise ValidationError("A role is bound to exactly one user or one group.")
+    if scope and not SCOPE_FORMAT.match(scope):
+        raise ValidationError({"scope": "A scope is written kind:value, for example partner:42."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "An expiry must lie in the future."})
+
+
 def bind_role(
     *, role, user=None, group=None, scope="", expires_at=None, granted_by, reason
 ) -> RoleBinding:
     """Give ``role`` to one user or to a group's members, optionally narrowed and timed."""
     reason = _require_reason(reason)
-    if (user is None) == (group is None):
-        raise ValidationError("A role is bound to exactly one user or one group.")
-    if scope and not SCOPE_FORMAT.match(scope):
-        raise ValidationError("A scope is written kind:value, for example partner:42.")
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError("An expiry must lie in the future.")
+    check_binding(user=user, group=group, scope=scope, expires_at=expires_at)
 
     binding = RoleBinding.objects.create(
         role=role, user=user, group=group, scope=scope, expires_at=expires_at,

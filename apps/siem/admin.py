@@ -3,8 +3,9 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -84,7 +85,12 @@ class SecurityEventAdmin(RbacAdminMixin, admin.ModelAdmin):
         params = request.GET.copy()
         params.pop("format", None)
         request.GET = params
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # A filter that cannot be read (occurred_at__gte=yesterday): the browser shows
+            # its error page; a download has none to show.
+            return HttpResponseBadRequest("This filter cannot be read.")
         queryset = changelist.get_queryset(request)[:EXPORT_LIMIT]
         return export(queryset, output)
 
@@ -163,7 +169,8 @@ class IncidentAdmin(RbacAdminMixin, admin.ModelAdmin):
     list_display = [
         "id", "title", "severity", "status", "assignee", "detected_at", "time_to_first_action",
     ]  # fmt: skip
-    list_filter = ["status", "severity", "rule"]
+    # An assignee sees the rules of their own incidents, not the name of every rule.
+    list_filter = ["status", "severity", ("rule", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "group_key"]
     fields = [
         "title", "rule", "group_key", "severity", "status", "assignee", "detected_at",

@@ -171,6 +171,16 @@ def test_a_csv_cell_that_looks_like_a_formula_is_exported_as_text(client, compli
     assert "'=HYPERLINK" in response.content.decode()
 
 
+def test_an_export_with_a_malformed_filter_is_a_bad_request(client, compliance_officer):
+    force_login_verified(client, compliance_officer)
+
+    response = client.get(
+        "/admin/siem/securityevent/export/", {"format": "csv", "occurred_at__gte": "yesterday"}
+    )
+
+    assert response.status_code == 400
+
+
 def test_a_customer_cannot_export_events(client, customer, events):
     client.force_login(customer)
 
