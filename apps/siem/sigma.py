@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import re2
 import yaml
 from sigma.collection import SigmaCollection
 from sigma.conditions import (
@@ -161,6 +162,8 @@ def _check_supported(node) -> None:
     elif isinstance(node, ConditionFieldEqualsValueExpression | ConditionValueExpression):
         if not isinstance(node.value, _SUPPORTED_VALUES):
             raise RuleError(f"value type {type(node.value).__name__} is not supported")
+        if isinstance(node.value, SigmaRegularExpression):
+            _regex(node.value.regexp.to_plain())
     else:
         raise RuleError(f"condition element {type(node).__name__} is not supported")
 
@@ -201,7 +204,7 @@ def _value_matches(expected, actual, present: bool) -> bool:  # noqa: PLR0911 - 
         except ValueError:
             return False
     if isinstance(expected, SigmaRegularExpression):
-        return re.search(expected.regexp.to_plain(), _text(actual)) is not None
+        return _regex(expected.regexp.to_plain()).search(_text(actual)) is not None
     return _string_pattern(expected).fullmatch(_text(actual)) is not None
 
 
@@ -232,6 +235,24 @@ def _compare(expected: SigmaCompareExpression, actual) -> bool:
         operators.GTE: number >= target,
         operators.NEQ: number != target,
     }[op]
+
+
+@lru_cache(maxsize=1024)
+def _regex(pattern: str):
+    """A rule's |re pattern, compiled by RE2, which matches in time linear in the text.
+
+    Rules are written by analysts and tried on the rule tester, and detection runs them on
+    every event a partner sends: Python's backtracking engine would let one pattern such as
+    (a+)+$ hold a worker or a web process for minutes. RE2 refuses what it cannot run in
+    linear time (backreferences, lookaround), which is then a rule error.
+    """
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is the rule's error, not a line on stderr
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as error:
+        reason = error.args[0].decode() if isinstance(error.args[0], bytes) else error.args[0]
+        raise RuleError(f"regular expression not supported (RE2 syntax): {reason}") from None
 
 
 _PATTERNS: dict[tuple[bool, str], re.Pattern] = {}
