@@ -127,13 +127,20 @@ def main():  # noqa: PLR0915 - one measured story, told in order
 
     celery_app.conf.task_default_queue = QUEUE
     with throwaway_database():
-        from django.contrib.auth.models import Permission
-
         from apps.accounts.models import User
+        from apps.rbac.services import bind_role, create_role, ensure_permission
         from apps.siem.models import DetectionRule, Incident, SecurityEvent
 
+        # An internal service account, granted ingestion by access control as in production.
         service = User.objects.create_user("bench-ingest@example.com", None)
-        service.user_permissions.add(Permission.objects.get(codename="ingest_securityevent"))
+        granter = User.objects.create_superuser("bench-granter@example.com", None)
+        role = create_role(
+            name="bench-event-ingestion",
+            permissions=[ensure_permission("security-events:ingest:all")],
+            created_by=granter,
+            reason="benchmark",
+        )
+        bind_role(role=role, user=service, granted_by=granter, reason="benchmark")
         api = APIClient()
         api.force_authenticate(service)
         worker = start_worker(args.concurrency)
