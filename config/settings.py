@@ -655,6 +655,10 @@ CELERY_BEAT_SCHEDULE = {
     "siem-verify-chain": {"task": "apps.siem.tasks.verify_event_chain", "schedule": 3600.0},
     "siem-forward-events": {"task": "apps.siem.tasks.forward_events", "schedule": 15.0},
     "siem-expire-restrictions": {"task": "apps.siem.tasks.release_expired", "schedule": 60.0},
+    "siem-run-waiting-playbooks": {
+        "task": "apps.siem.tasks.run_waiting_playbooks",
+        "schedule": 300.0,
+    },
 }
 
 # --- Card vault --------------------------------------------------------------------------

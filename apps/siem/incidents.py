@@ -1,10 +1,12 @@
 """Incidents: opened by firing rules, worked by staff, acted on by playbooks."""
 
 import logging
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.siem.events import emit
 from apps.siem.models import DetectionRule, Incident, IncidentEntry
@@ -12,6 +14,9 @@ from apps.siem.models import DetectionRule, Incident, IncidentEntry
 logger = logging.getLogger(__name__)
 
 SYSTEM = "system:detection"
+# A playbook run asked for this long ago and not finished is published again by the sweep.
+PLAYBOOK_RETRY_AFTER = timedelta(minutes=5)
+PLAYBOOK_SWEEP_BATCH = 200
 ASSIGNED_EVENT = "siem.incident.assigned"
 # What an assignee may do on the incidents assigned to them, and on no other.
 ASSIGNEE_ACTIONS = ("read", "write")
@@ -25,8 +30,6 @@ def raise_incident(
     The playbook runs after commit when the incident is new, and again when an open one gains
     events (its actions are claimed per target, so only new targets are acted on).
     """
-    from apps.siem.tasks import run_playbook
-
     with transaction.atomic():
         incident = _active(rule, group_key)
         created = incident is None
@@ -57,10 +60,41 @@ def raise_incident(
             add_entry(incident, IncidentEntry.Kind.EVENTS, f"{len(new_ids)} more event(s)", SYSTEM)
         if (created or new_ids) and rule.playbook:
             incident_id = incident.pk
-            transaction.on_commit(lambda: run_playbook.delay(incident_id))
+            # Recorded with the incident, so that a run whose message is lost is not.
+            Incident.objects.filter(pk=incident_id).update(playbook_requested_at=timezone.now())
+            transaction.on_commit(lambda: request_playbook_run(incident_id))
     if created:
         logger.warning("incident %s opened by rule %s for %s", incident.pk, rule.name, group_key)
     return incident, created
+
+
+def request_playbook_run(incident_id: int) -> None:
+    from apps.siem.tasks import run_playbook
+
+    try:
+        run_playbook.delay(incident_id)
+    except (KombuOperationalError, OSError):
+        # The request is recorded on the incident: run_waiting_playbooks publishes it again.
+        logger.warning(
+            "broker unavailable; incident %s's playbook waits for the sweep", incident_id
+        )
+
+
+def run_waiting_playbooks(*, now=None) -> int:
+    """Publish again the playbook runs asked for a while ago and not finished; return how many.
+
+    Their message was lost with the broker, or the task gave up on an action that kept failing.
+    Actions are claimed per target, so a run published twice does each action once.
+    """
+    cutoff = (now or timezone.now()) - PLAYBOOK_RETRY_AFTER
+    waiting = list(
+        Incident.objects.filter(playbook_requested_at__lte=cutoff)
+        .order_by("playbook_requested_at")
+        .values_list("pk", flat=True)[:PLAYBOOK_SWEEP_BATCH]
+    )
+    for incident_id in waiting:
+        request_playbook_run(incident_id)
+    return len(waiting)
 
 
 def _active(rule, group_key) -> Incident | None:

@@ -225,6 +225,9 @@ class Incident(models.Model):
     )
     detected_at = models.DateTimeField()
     first_action_at = models.DateTimeField(null=True, blank=True)
+    # When a playbook run was last asked for and has not yet finished: the sweep publishes the
+    # run again if its task was lost (the broker did not answer) or gave up.
+    playbook_requested_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     events = models.ManyToManyField(SecurityEvent, blank=True, related_name="incidents")
 

@@ -63,6 +63,7 @@ def run(incident_id: int) -> list[str]:
     ends with PlaybookIncomplete so that the task retries, and the retry redoes only what is
     not done yet.
     """
+    started = timezone.now()
     incident = Incident.objects.select_related("rule").filter(pk=incident_id).first()
     if incident is None or incident.rule is None:
         return []
@@ -82,6 +83,10 @@ def run(incident_id: int) -> list[str]:
                 failed.append(action)
     if failed:
         raise PlaybookIncomplete(f"incident {incident.pk}: {', '.join(failed)} failed")
+    # Finished; a run asked for after this one started (new events) stays asked for.
+    Incident.objects.filter(pk=incident.pk, playbook_requested_at__lte=started).update(
+        playbook_requested_at=None
+    )
     return done
 
 

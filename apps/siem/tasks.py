@@ -45,6 +45,13 @@ def run_playbook(self, incident_id: int) -> list[str]:
 
 
 @shared_task
+def run_waiting_playbooks() -> int:
+    from apps.siem.incidents import run_waiting_playbooks as sweep
+
+    return sweep()
+
+
+@shared_task
 def seal_events() -> int:
     from apps.siem import chain
 
