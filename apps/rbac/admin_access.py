@@ -11,10 +11,11 @@ whatever the person's role allows. Access control can only narrow what a page of
 
 from django.contrib import admin
 from django.contrib.admin.options import InlineModelAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 
 from apps.rbac import registry
-from apps.rbac.decisions import authorize, authorize_every_object, restrict
+from apps.rbac.decisions import authorize, authorize_every_object, restrict, scope_values
 
 PERMISSION_METHODS = (
     "has_view_permission",
@@ -72,6 +73,33 @@ class RbacAdminMixin:
             return queryset
         return restrict(queryset, request.user, "read")
 
+    def get_form(self, request, obj=None, **kwargs):
+        # The row the form is for, read by formfield_for_foreignkey while the form is built.
+        request._rbac_form_row = obj
+        return super().get_form(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """A field a scope is decided on (a customer's partner) offers only the values the
+        person's grants name, and the row's own value: the drop-down must not list every
+        partner by name to someone who works one. Saving is decided in save_form all the same.
+        """
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        declaration = registry.for_resource(self.rbac_resource)
+        kinds = [kind for kind, name in (declaration.attributes if declaration else {}).items()
+                 if name == db_field.name]  # fmt: skip
+        if formfield is None or not kinds:
+            return formfield
+        row = getattr(request, "_rbac_form_row", None)
+        action = self.rbac_actions["add" if row is None else "change"]
+        values = scope_values(request.user, action, self.rbac_resource, kinds[0])
+        if values is None:
+            return formfield
+        offered = Q(pk__in=_valid_keys(db_field.target_field, values))
+        if row is not None:
+            offered |= Q(pk=getattr(row, db_field.attname))
+        formfield.queryset = formfield.queryset.filter(offered)
+        return formfield
+
     def get_inlines(self, request, obj):
         return [self._inline_on_this_page(inline) for inline in super().get_inlines(request, obj)]
 
@@ -83,6 +111,16 @@ class RbacAdminMixin:
                 RbacInlineMixin, inline, InlineModelAdmin, rbac_page=self
             )
         return built[inline]
+
+
+def _valid_keys(key_field, values: list[str]) -> list:
+    keys = []
+    for value in values:
+        try:
+            keys.append(key_field.to_python(value))
+        except (ValidationError, ValueError, TypeError):
+            continue  # a malformed scope value names no row
+    return keys
 
 
 class RbacLibraryAdminMixin(RbacAdminMixin):

@@ -323,6 +323,24 @@ def people_allowed_everywhere(action: str, resource: str):
     return get_user_model().objects.filter(holders, is_active=True).distinct()
 
 
+def scope_values(user, action: str, resource: str, kind: str) -> list[str] | None:
+    """The values of ``kind`` (partner ids for "partner") in the person's scopes of the action.
+
+    None when nothing narrows them (a superuser, an unscoped grant); an empty list when no grant
+    names one. For offering choices in forms; ``authorize()`` still decides what is saved.
+    """
+    grants = grants_for(user)
+    if grants is None or not grants.active:
+        return []
+    if grants.superuser:
+        return None
+    scopes = grants.scopes_for(resource, action)
+    if SCOPE_ALL in scopes:
+        return None
+    prefix = f"{kind}:"
+    return [scope[len(prefix) :] for scope in scopes if scope.startswith(prefix)]
+
+
 def _decide_on_resource(grants, user, action, resource) -> Decision:
     scopes = grants.scopes_for(resource, action)
     if scopes:
