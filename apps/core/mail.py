@@ -3,9 +3,9 @@
 import logging
 
 from django.db import transaction
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.core.models import OutboundEmail
+from apps.core.publishing import publish
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +23,6 @@ def queue_email(*, recipients: list[str], subject: str, body_text: str, body_htm
 def _publish(message_id: int) -> None:
     from apps.core.tasks import deliver_email
 
-    try:
-        deliver_email.delay(message_id)
-    except (KombuOperationalError, OSError):
-        # The message is committed in the outbox, never tried: the outbox sweep
-        # (deliver_waiting_emails) publishes it once the broker answers. Failing here would
-        # only turn the committed request into a 500.
+    if not publish(deliver_email, message_id):
+        # Committed in the outbox and never tried: deliver_waiting_emails publishes it again.
         logger.warning("broker unavailable; email %s waits for the outbox sweep", message_id)

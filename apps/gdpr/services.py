@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 
+from apps.core.publishing import publish
 from apps.gdpr.models import (
     MAX_EXTENSION,
     RESPONSE_PERIOD,
@@ -82,11 +82,8 @@ def _enqueue(request: DataSubjectRequest) -> None:
 def _publish(request_id: int) -> None:
     from apps.gdpr.tasks import run_request
 
-    try:
-        run_request.delay(request_id)
-    except (KombuOperationalError, OSError):
-        # The request is committed as scheduled: release_scheduled_requests publishes it again
-        # within minutes. Failing here would only turn the committed decision into a 500.
+    if not publish(run_request, request_id):
+        # Committed as scheduled: release_scheduled_requests publishes it again within minutes.
         logger.warning("broker unavailable; privacy request %s waits for the release", request_id)
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 
+from apps.core.publishing import publish
 from apps.siem.events import emit
 from apps.siem.models import DetectionRule, Incident, IncidentEntry
 
@@ -71,13 +71,9 @@ def raise_incident(
 def request_playbook_run(incident_id: int) -> None:
     from apps.siem.tasks import run_playbook
 
-    try:
-        run_playbook.delay(incident_id)
-    except (KombuOperationalError, OSError):
+    if not publish(run_playbook, incident_id):
         # The request is recorded on the incident: run_waiting_playbooks publishes it again.
-        logger.warning(
-            "broker unavailable; incident %s's playbook waits for the sweep", incident_id
-        )
+        logger.warning("broker unavailable; playbook of incident %s waits", incident_id)
 
 
 def run_waiting_playbooks(*, now=None) -> int:

@@ -16,9 +16,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
-from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from apps.core.publishing import publish
 from apps.siem.models import SecurityEvent
 
 logger = logging.getLogger(__name__)
@@ -41,12 +41,9 @@ def request_detection() -> None:
         first_ask = True
     if not first_ask:
         return
-    try:
-        process_pending_events.delay()
-    except (KombuOperationalError, OSError):
-        # The event is committed already, and unsealed events wait for the next run: the
-        # scheduled sealing detects them once the broker is back. Failing here would only turn
-        # the committed request into a 500. The ask is withdrawn so the next event tries again.
+    if not publish(process_pending_events):
+        # Unsealed events wait for the next run: the scheduled sealing detects them once the
+        # broker is back. The ask is withdrawn so that the next event tries again.
         logger.warning("broker unavailable; detection waits for the scheduled sealing")
         clear_detection_request()
 
