@@ -35,3 +35,18 @@ def throwaway_database():
 
 def describe_database() -> str:
     return f"{connection.vendor} ({connection.settings_dict['ENGINE'].rsplit('.', 1)[-1]})"
+
+
+def grant(person, permission: str, *, role_name: str) -> None:
+    """Give ``person`` one permission through a role of its own, as an administrator would."""
+    from apps.accounts.models import User
+    from apps.rbac.services import bind_role, create_role, ensure_permission
+
+    granter, _ = User.objects.get_or_create(
+        email="bench.granter@example.com", defaults={"is_superuser": True, "is_staff": True}
+    )
+    role = create_role(
+        name=role_name, permissions=[ensure_permission(permission)], created_by=granter,
+        reason="benchmark",
+    )  # fmt: skip
+    bind_role(role=role, user=person, granted_by=granter, reason="benchmark")

@@ -21,7 +21,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from _django import describe_database, throwaway_database
+from _django import describe_database, grant, throwaway_database
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -75,18 +75,10 @@ def main():
         from apps.pci import services
         from apps.pci.access import Caller
         from apps.pci.models import CardToken
-        from apps.rbac.services import bind_role, create_role, ensure_permission
 
         owner = User.objects.create_user("bench.owner@example.com", None)
         revealer = User.objects.create_user("bench.revealer@example.com", None)
-        granter = User.objects.create_superuser("bench.granter@example.com", None)
-        role = create_role(
-            name="bench-card-revealer",
-            permissions=[ensure_permission("cards:detokenize:all")],
-            created_by=granter,
-            reason="benchmark",
-        )
-        bind_role(role=role, user=revealer, granted_by=granter, reason="benchmark")
+        grant(revealer, "cards:detokenize:all", role_name="bench-card-revealer")
         owner_caller = Caller.for_user(owner)
         revealer_caller = Caller.for_user(revealer, second_factor_recent=True)
         sample, _ = services.tokenize_card(

@@ -28,7 +28,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from _django import describe_database, throwaway_database
+from _django import describe_database, grant, throwaway_database
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -128,19 +128,11 @@ def main():  # noqa: PLR0915 - one measured story, told in order
     celery_app.conf.task_default_queue = QUEUE
     with throwaway_database():
         from apps.accounts.models import User
-        from apps.rbac.services import bind_role, create_role, ensure_permission
         from apps.siem.models import DetectionRule, Incident, SecurityEvent
 
         # An internal service account, granted ingestion by access control as in production.
         service = User.objects.create_user("bench-ingest@example.com", None)
-        granter = User.objects.create_superuser("bench-granter@example.com", None)
-        role = create_role(
-            name="bench-event-ingestion",
-            permissions=[ensure_permission("security-events:ingest:all")],
-            created_by=granter,
-            reason="benchmark",
-        )
-        bind_role(role=role, user=service, granted_by=granter, reason="benchmark")
+        grant(service, "security-events:ingest:all", role_name="bench-event-ingestion")
         api = APIClient()
         api.force_authenticate(service)
         worker = start_worker(args.concurrency)

@@ -72,3 +72,10 @@ def csp_violations(tab) -> list[str]:
 
     tab.on("console", note)
     return violations
+
+
+def broker_down(*args, **kwargs):
+    """A task's ``delay`` while the broker does not answer (monkeypatched in by tests)."""
+    from kombu.exceptions import OperationalError
+
+    raise OperationalError("broker down")

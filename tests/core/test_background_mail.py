@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.core.mail import queue_email
 from apps.core.models import OutboundEmail
 from tests.conftest import message_text
-from tests.support import STRONG_PASSWORD
+from tests.support import STRONG_PASSWORD, broker_down
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -76,12 +76,6 @@ def test_delivering_the_same_message_twice_sends_it_once(celery_worker, mailbox)
     assert sum("once@example.com" in m["To"] for m in mailbox.messages()) == 1
 
 
-def _broker_down(*args, **kwargs):
-    from kombu.exceptions import OperationalError
-
-    raise OperationalError("broker down")
-
-
 def test_mail_queued_while_the_broker_is_down_is_sent_once_the_sweep_runs(
     client, celery_worker, mailbox, monkeypatch, settings
 ):
@@ -89,7 +83,7 @@ def test_mail_queued_while_the_broker_is_down_is_sent_once_the_sweep_runs(
 
     # The sign-up commits; publishing its confirmation fails: no 500, the mail waits.
     with monkeypatch.context() as broken:
-        broken.setattr(deliver_email, "delay", _broker_down)
+        broken.setattr(deliver_email, "delay", broker_down)
         response = client.post(
             reverse("account_signup"),
             {"email": "patient@example.com", "password1": STRONG_PASSWORD,
@@ -114,7 +108,7 @@ def test_the_sweep_leaves_recent_tried_and_sent_messages_alone(monkeypatch, sett
     monkeypatch.setattr(deliver_email, "delay", published.append)
     settings.PORTAL_OUTBOX_REPUBLISH_AFTER = 120
     with monkeypatch.context() as broken:
-        broken.setattr(deliver_email, "delay", _broker_down)
+        broken.setattr(deliver_email, "delay", broker_down)
         recent = queue_email(recipients=["recent@example.com"], subject="r", body_text="r")
         lost = queue_email(recipients=["lost@example.com"], subject="l", body_text="l")
         retried = queue_email(recipients=["retried@example.com"], subject="t", body_text="t")

@@ -11,7 +11,7 @@ from apps.gdpr import services
 from apps.gdpr.models import ConsentPurpose, ConsentRecord, DataSubjectRequest, ErasureIdentifier
 from apps.siem.models import SecurityEvent
 from tests.gdpr.conftest import log_in_and_reauthenticate
-from tests.support import force_login_verified
+from tests.support import broker_down, force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -225,12 +225,7 @@ def test_staff_approve_from_the_admin_queue(
 def test_an_export_filed_while_the_broker_is_down_is_released_by_the_sweep(
     erin, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from kombu.exceptions import OperationalError
-
     from apps.gdpr.tasks import run_request
-
-    def broker_down(*args, **kwargs):
-        raise OperationalError("broker down")
 
     # An export needs no approval: it is scheduled at once, and its task cannot be published.
     monkeypatch.setattr(run_request, "delay", broker_down)

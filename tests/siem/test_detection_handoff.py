@@ -1,12 +1,12 @@
 """Committed events ask for detection runs; only the first ask since the last run publishes."""
 
 import pytest
-from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.siem import receivers, tasks
 from apps.siem.events import emit
 from apps.siem.models import SecurityEvent
+from tests.support import broker_down
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,10 +62,7 @@ def test_a_run_that_cannot_clear_the_ask_still_detects_and_seals(published, monk
 def test_a_broker_that_does_not_answer_fails_no_request_that_wrote_an_event(client, monkeypatch):
     # The event is committed before the ask is published; the scheduled sealing detects it once
     # the broker is back, so a refused publish must not turn the committed request into a 500.
-    def down():
-        raise KombuOperationalError("broker down")
-
-    monkeypatch.setattr(tasks.process_pending_events, "delay", down)
+    monkeypatch.setattr(tasks.process_pending_events, "delay", broker_down)
 
     response = client.post("/accounts/login/", {"login": "nobody@example.com", "password": "x"})
 

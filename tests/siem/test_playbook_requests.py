@@ -4,12 +4,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from apps.siem import incidents, playbooks
 from apps.siem.models import AddressRestriction, DetectionRule, Incident, SecurityEvent
 from apps.siem.tasks import run_playbook
 from tests.siem.helpers import ATTACKER_IP, emit_many
+from tests.support import broker_down
 
 pytestmark = pytest.mark.django_db
 
@@ -27,16 +27,12 @@ def _raise(rule, events):
     )  # fmt: skip
 
 
-def _broker_down(*args, **kwargs):
-    raise OperationalError("broker down")
-
-
 def test_a_run_lost_with_the_broker_is_published_again_and_acts(
     brute_force, monkeypatch, django_capture_on_commit_callbacks
 ):
     events = emit_many(3, ip=ATTACKER_IP, details={"identifier": "nobody@example.com"})
     with monkeypatch.context() as broken:
-        broken.setattr(run_playbook, "delay", _broker_down)
+        broken.setattr(run_playbook, "delay", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
             incident, created = _raise(brute_force, events)
     assert created
