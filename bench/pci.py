@@ -30,17 +30,19 @@ PURPOSE = "benchmark of the card vault"
 
 
 def card_number(n: int) -> str:
-    """A distinct Luhn-valid 16-digit Visa number for each n."""
+    """A distinct Luhn-valid 16-digit Visa number for each n.
+
+    The check digit is computed, not searched for: this runs inside the tokenise side's timed
+    loop, and the plain side has no such harness cost.
+    """
     body = f"4{n:014d}"
-    return next(body + d for d in "0123456789" if _luhn(body + d))
-
-
-def _luhn(digits: str) -> bool:
     total = 0
-    for position, character in enumerate(reversed(digits)):
-        value = int(character) * (2 if position % 2 else 1)
+    # Counted from the right of the finished number, the check digit is position 0, so the
+    # body's rightmost digit is doubled.
+    for position, character in enumerate(reversed(body)):
+        value = int(character) * (1 if position % 2 else 2)
         total += value - 9 if value > 9 else value
-    return total % 10 == 0
+    return body + str((10 - total % 10) % 10)
 
 
 def timed(action, seconds: float, first_number: int) -> tuple[int, float]:

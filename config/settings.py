@@ -174,6 +174,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The few statements run on every request are prepared once per connection (apps/core/inserts.py);
+# off for a pooler in transaction mode that does not track prepared statements.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
 REDIS_URL = _require("REDIS_URL", env_str("REDIS_URL"))
 if REDIS_URL:

@@ -51,6 +51,11 @@ settings.CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_PREFIX
 @pytest.fixture(autouse=True)
 def _empty_cache_after_each_test():
     yield
+    # Detection is asked for from a thread after a short wait (apps/siem/receivers.py): an ask
+    # still due from this test must not land in the next test's empty cache.
+    from apps.siem.receivers import asker
+
+    asker.wait_until_asked()
     if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
         client = cache._cache.get_client(write=True)
         stale = list(client.scan_iter(f"{TEST_CACHE_PREFIX}:*"))
@@ -197,6 +202,10 @@ def pytest_runtest_teardown(item, nextitem):
     Runs before fixture finalizers: otherwise the worker's transactions (detection, sealing,
     mail) race the test database's TRUNCATE, which PostgreSQL may resolve as a deadlock.
     """
+    from apps.siem.receivers import asker
+
+    # A detection run the test's events asked for is published a moment after their commit.
+    asker.wait_until_asked()
     if _running_workers:
         _wait_for_the_worker_to_drain_the_queue()
     yield

@@ -4,14 +4,13 @@ import functools
 import logging
 import re
 import secrets
-import string
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models.signals import post_save
 from django.utils import timezone
 
 from apps.core.classification import policy_of
+from apps.core.inserts import insertable_fields, mark_inserted, prepared_cursor, values_of
 from apps.partners.models import Partner
 from apps.pci import access
 from apps.pci.access import Caller
@@ -32,7 +31,6 @@ logger = logging.getLogger(__name__)
 OPAQUE_PREFIX = "tok_"
 # 24 characters of a 62-letter alphabet: about 143 bits, far beyond guessing.
 OPAQUE_RANDOM_LENGTH = 24
-_OPAQUE_ALPHABET = string.ascii_letters + string.digits
 _TOKEN_SHAPE = re.compile(r"^(?:tok_[A-Za-z0-9]{1,36}|[0-9]{12,19})$")
 PURPOSE_MIN_LENGTH = 5
 PURPOSE_MAX_LENGTH = 200
@@ -93,21 +91,31 @@ def _associated_data(token: str) -> bytes:
 
 def _new_token(token_format: str, digits: str) -> str:
     if token_format == CardToken.Format.OPAQUE:
-        random_part = "".join(
-            secrets.choice(_OPAQUE_ALPHABET) for _ in range(OPAQUE_RANDOM_LENGTH)
-        )
-        return OPAQUE_PREFIX + random_part
+        return OPAQUE_PREFIX + _random_letters_and_digits(OPAQUE_RANDOM_LENGTH)
 
     # Format-preserving: as many digits as the card, its last four kept, the rest random, and
     # the check digit deliberately wrong so that the token can never pass for a card number.
     head_length = len(digits) - 4
-    head = "".join(secrets.choice(string.digits) for _ in range(head_length))
+    head = f"{secrets.randbelow(10**head_length):0{head_length}d}"
     candidate = head + digits[-4:]
     if luhn_is_valid(candidate):
         # Changing one digit by one changes the Luhn sum by one or two: never still valid.
         first = (int(head[0]) + 1) % 10
         candidate = f"{first}{candidate[1:]}"
     return candidate
+
+
+def _random_letters_and_digits(count: int) -> str:
+    """``count`` characters drawn uniformly from A-Z, a-z and 0-9.
+
+    URL-safe base64 of random bytes is uniform over 64 characters (whole 6-bit groups only,
+    as 24 bytes give); leaving out its "-" and "_" keeps the other 62 uniform. One call to the
+    random source instead of one per character.
+    """
+    letters = ""
+    while len(letters) < count:
+        letters += secrets.token_urlsafe(24).replace("-", "").replace("_", "")
+    return letters[:count]
 
 
 def _owner_reference_of(card: CardToken) -> str:
@@ -219,34 +227,24 @@ def _insert_card_and_event(card: CardToken, event: SecurityEvent) -> bool:
             return False
         return True
 
-    card_fields, event_fields = _insertable(CardToken), _insertable(SecurityEvent)
-    with connection.cursor() as cursor:
+    card_fields, event_fields = insertable_fields(CardToken), insertable_fields(SecurityEvent)
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
             _card_and_event_sql(),
-            [*_values(card, card_fields), *_values(event, event_fields)],
+            [
+                *values_of(card, card_fields, connection),
+                *values_of(event, event_fields, connection),
+            ],
         )
         inserted = cursor.fetchone()
     if inserted is None:
         return False
 
-    for row, pk in ((event, inserted[0]), (card, inserted[1])):
-        row.pk = pk
-        row._state.adding = False
-        row._state.db = connection.alias
-    # What a save would have done: detection receives the event once it commits.
-    post_save.send(
-        sender=SecurityEvent, instance=event, created=True, update_fields=None, raw=False,
-        using=connection.alias,
-    )  # fmt: skip
+    # What saves would have done: detection receives the event once it commits.
+    event_pk, card_pk = inserted
+    mark_inserted(event, event_pk, connection)
+    mark_inserted(card, card_pk, connection)
     return True
-
-
-def _insertable(model) -> list:
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
-
-
-def _values(row, fields) -> list:
-    return [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
 
 
 @functools.cache
@@ -258,7 +256,7 @@ def _card_and_event_sql() -> str:
     cast to its column's type.
     """
     quote = connection.ops.quote_name
-    card_fields, event_fields = _insertable(CardToken), _insertable(SecurityEvent)
+    card_fields, event_fields = insertable_fields(CardToken), insertable_fields(SecurityEvent)
     card_columns = ", ".join(quote(f.column) for f in card_fields)
     card_values = ", ".join(["%s"] * len(card_fields))
     event_columns = ", ".join(quote(f.column) for f in event_fields)
@@ -336,9 +334,10 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
     if not PURPOSE_MIN_LENGTH <= len(purpose) <= PURPOSE_MAX_LENGTH:
         raise refuse("no_purpose")
     # The row alone: the event names the owner by id, so neither owner is loaded.
-    card = CardToken.objects.filter(token=shown_token).first()
-    if card is None:
-        raise refuse("unknown_token")
+    try:
+        card = CardToken.objects.get(token=shown_token)
+    except CardToken.DoesNotExist:
+        raise refuse("unknown_token") from None
     allowed, why = access.authorized(actor, access.DETOKENIZE, card)
     if not allowed:
         raise refuse(why or "not_permitted", card)

@@ -123,7 +123,7 @@ def store_events(items: list[dict], *, source: str) -> list[SecurityEvent]:
     ``source`` (the client or account that sent them) is kept in each event's details, so an
     event can always be traced to who reported it.
     """
-    from apps.siem.receivers import request_detection
+    from apps.siem.receivers import asker
 
     rows = []
     for item in items:
@@ -149,5 +149,5 @@ def store_events(items: list[dict], *, source: str) -> list[SecurityEvent]:
 
     with transaction.atomic():
         stored = SecurityEvent.objects.bulk_create(rows)
-        transaction.on_commit(request_detection)
+        transaction.on_commit(asker.ask_soon)
     return stored

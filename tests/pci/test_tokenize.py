@@ -122,13 +122,14 @@ def test_the_vault_asks_the_project_keyring_for_the_card_keysets_only(monkeypatc
 def test_the_card_and_its_event_are_one_write_and_the_event_goes_to_detection(
     monkeypatch, customer, django_capture_on_commit_callbacks
 ):
-    from apps.siem import tasks
+    from apps.siem import receivers, tasks
 
     detection_runs = []
     monkeypatch.setattr(tasks.process_pending_events, "delay", lambda: detection_runs.append(1))
 
     with django_capture_on_commit_callbacks(execute=True):
         card, created = tokenize(customer)
+    assert receivers.asker.wait_until_asked()
 
     event = SecurityEvent.objects.get(event_type="data.modification")
     assert created

@@ -1,6 +1,9 @@
 """Committed events ask for detection runs; only the first ask since the last run publishes."""
 
+import threading
+
 import pytest
+from django.core.cache import caches
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.siem import receivers, tasks
@@ -9,6 +12,12 @@ from apps.siem.models import SecurityEvent
 from tests.support import broker_down
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def cache_class():
+    # Each thread has its own cache object, and the ask is made on the asker's thread: a
+    # stand-in must replace the method for every thread, so it goes on the class.
+    return type(caches["default"])
 
 
 @pytest.fixture
@@ -21,15 +30,18 @@ def published(monkeypatch):
 def test_many_events_before_a_run_starts_publish_one_run(published):
     for _ in range(5):
         emit("auth.login.failure", details={"identifier": "nobody@example.com"})
+    assert receivers.asker.wait_until_asked()
 
     assert published == [1]
 
 
 def test_an_event_after_a_run_has_looked_asks_for_another(published):
     emit("auth.login.failure", details={"identifier": "nobody@example.com"})
+    assert receivers.asker.wait_until_asked()
     receivers.clear_detection_request()  # what a starting run does before it looks
 
     emit("auth.login.failure", details={"identifier": "nobody@example.com"})
+    assert receivers.asker.wait_until_asked()
 
     assert published == [1, 1]
 
@@ -38,12 +50,47 @@ def test_a_cache_that_does_not_answer_still_gets_every_event_a_run(published, mo
     def down(*args, **kwargs):
         raise RedisConnectionError("cache down")
 
-    monkeypatch.setattr(receivers.cache, "add", down)
+    monkeypatch.setattr(cache_class(), "add", down)
 
     emit("auth.login.failure", details={"identifier": "nobody@example.com"})
+    assert receivers.asker.wait_until_asked()
     emit("auth.login.failure", details={"identifier": "nobody@example.com"})
+    assert receivers.asker.wait_until_asked()
 
     assert published == [1, 1]
+
+
+def test_the_request_that_commits_an_event_does_not_wait_for_the_ask(published, monkeypatch):
+    # The cache is made to hang until the event's writer has returned: the ask happens after
+    # the commit, on the asker's thread, and still publishes its run once the cache answers.
+    asked, answer = threading.Event(), threading.Event()
+    add = cache_class().add
+
+    def slow_add(*args, **kwargs):
+        asked.set()
+        answer.wait(timeout=10)
+        return add(*args, **kwargs)
+
+    monkeypatch.setattr(cache_class(), "add", slow_add)
+
+    emit("auth.login.failure", details={"identifier": "nobody@example.com"})
+    assert asked.wait(timeout=5)
+    assert published == []  # emit() has returned while the ask still waits on the cache
+
+    answer.set()
+    assert receivers.asker.wait_until_asked()
+    assert published == [1]
+
+
+def test_asks_in_a_forked_child_are_its_own(published):
+    # A forked worker starts with no asker thread and no asks of its parent.
+    child = receivers.DetectionAsker()
+    child.ask_soon()
+    assert child.wait_until_asked()
+    child._start_afresh()  # what os.register_at_fork runs in the child
+
+    assert child.wait_until_asked(timeout=0)
+    assert child._thread is None
 
 
 def test_a_run_that_cannot_clear_the_ask_still_detects_and_seals(published, monkeypatch):
