@@ -173,10 +173,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The few statements run on every request are prepared once per connection (apps/core/inserts.py);
+# The few statements run on every request are prepared once per connection (apps/core/statements.py);
 # off for a pooler in transaction mode that does not track prepared statements.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django opens psycopg connections with preparation off (None). A threshold no statement
+    # reaches lets the driver prepare exactly the statements that ask for it; the ORM's own
+    # cursors bind parameters on the client and are never prepared either way.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        2**62 if DATABASE_PREPARED_STATEMENTS else None
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = _require("REDIS_URL", env_str("REDIS_URL"))
 if REDIS_URL:

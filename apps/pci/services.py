@@ -10,7 +10,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.classification import policy_of
-from apps.core.inserts import insertable_fields, mark_inserted, prepared_cursor, values_of
+from apps.core.statements import (
+    get_by,
+    insertable_fields,
+    mark_inserted,
+    prepared_cursor,
+    values_of,
+)
 from apps.partners.models import Partner
 from apps.pci import access
 from apps.pci.access import Caller
@@ -217,7 +223,9 @@ def _insert_card_and_event(card: CardToken, event: SecurityEvent) -> bool:
     raising, so no savepoint is needed to survive it inside a caller's transaction. Saving the
     two models instead costs a BEGIN or a SAVEPOINT, two INSERTs and a COMMIT or a RELEASE.
     """
-    if connection.vendor != "postgresql":
+    # The connection itself: see apps.siem.events.insert_event.
+    db = transaction.get_connection()
+    if db.vendor != "postgresql":
         # The development database (SQLite) takes the plain way.
         try:
             with transaction.atomic():
@@ -228,12 +236,12 @@ def _insert_card_and_event(card: CardToken, event: SecurityEvent) -> bool:
         return True
 
     card_fields, event_fields = insertable_fields(CardToken), insertable_fields(SecurityEvent)
-    with prepared_cursor(connection) as cursor:
+    with prepared_cursor(db) as cursor:
         cursor.execute(
             _card_and_event_sql(),
             [
-                *values_of(card, card_fields, connection),
-                *values_of(event, event_fields, connection),
+                *values_of(card, card_fields, db),
+                *values_of(event, event_fields, db),
             ],
         )
         inserted = cursor.fetchone()
@@ -242,8 +250,8 @@ def _insert_card_and_event(card: CardToken, event: SecurityEvent) -> bool:
 
     # What saves would have done: detection receives the event once it commits.
     event_pk, card_pk = inserted
-    mark_inserted(event, event_pk, connection)
-    mark_inserted(card, card_pk, connection)
+    mark_inserted(event, event_pk, db)
+    mark_inserted(card, card_pk, db)
     return True
 
 
@@ -333,11 +341,11 @@ def detokenize_card(*, token: str, purpose: str, actor: Caller) -> str:
 
     if not PURPOSE_MIN_LENGTH <= len(purpose) <= PURPOSE_MAX_LENGTH:
         raise refuse("no_purpose")
-    # The row alone: the event names the owner by id, so neither owner is loaded.
-    try:
-        card = CardToken.objects.get(token=shown_token)
-    except CardToken.DoesNotExist:
-        raise refuse("unknown_token") from None
+    # The row alone, by a statement built once (apps/core/statements.py): the event names the
+    # owner by id, so neither owner is loaded.
+    card = get_by(CardToken, "token", shown_token)
+    if card is None:
+        raise refuse("unknown_token")
     allowed, why = access.authorized(actor, access.DETOKENIZE, card)
     if not allowed:
         raise refuse(why or "not_permitted", card)

@@ -7,18 +7,18 @@ is in, so a change and its event are committed together.
 
 import functools
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.context import current_request_context
-from apps.core.inserts import (
+from apps.core.scrub import scrub, scrub_text
+from apps.core.statements import (
     insert_statement,
     insertable_fields,
     mark_inserted,
     prepared_cursor,
     values_of,
 )
-from apps.core.scrub import scrub, scrub_text
 from apps.siem.models import SecurityEvent
 
 Severity = SecurityEvent.Severity
@@ -136,20 +136,18 @@ def insert_event(event: SecurityEvent) -> None:
     """Save a new event as ``event.save(force_insert=True)`` would, with a statement built once.
 
     Most requests write an event, so this is the portal's most frequent write; on PostgreSQL
-    it skips the ORM's per-save compilation (apps/core/inserts.py).
+    it skips the ORM's per-save compilation (apps/core/statements.py).
     """
-    if connection.vendor != "postgresql":
+    # The connection itself, not django.db.connection: each attribute read through that proxy
+    # is a thread-local lookup, and preparing the values reads a few per column.
+    db = transaction.get_connection()
+    if db.vendor != "postgresql":
         event.save(force_insert=True)
         return
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(_insert_event_sql(), values_of(event, _event_fields(), connection))
+    with prepared_cursor(db) as cursor:
+        cursor.execute(_insert_event_sql(), values_of(event, insertable_fields(SecurityEvent), db))
         (pk,) = cursor.fetchone()
-    mark_inserted(event, pk, connection)
-
-
-@functools.cache
-def _event_fields() -> list:
-    return insertable_fields(SecurityEvent)
+    mark_inserted(event, pk, db)
 
 
 @functools.cache

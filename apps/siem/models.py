@@ -44,8 +44,10 @@ class SecurityEvent(models.Model):
     event_type = models.CharField(max_length=64)
     severity = models.CharField(max_length=16, choices=Severity, default=Severity.INFO)
     outcome = models.CharField(max_length=16, choices=Outcome, default=Outcome.UNKNOWN)
-    actor = models.CharField(max_length=128, blank=True, db_index=True)
-    subject = models.CharField(max_length=128, blank=True, db_index=True)
+    # Indexed below for equality (a person's events, a card's accesses) only: the pattern twins
+    # that db_index adds on PostgreSQL served no query and cost every insert.
+    actor = models.CharField(max_length=128, blank=True)
+    subject = models.CharField(max_length=128, blank=True)
     service = models.CharField(max_length=64, blank=True, default="portal")
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
@@ -60,6 +62,8 @@ class SecurityEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
+            models.Index(fields=["actor"], name="siem_event_actor"),
+            models.Index(fields=["subject"], name="siem_event_subject"),
             models.Index(fields=["event_type", "occurred_at"]),
             models.Index(fields=["id"], condition=Q(chain_seq__isnull=True), name="siem_unsealed"),
         ]
