@@ -88,11 +88,20 @@ class DetectionAsker:
         with self._changed:
             self._due += 1
             if self._thread is None:
-                self._thread = threading.Thread(
+                thread = threading.Thread(
                     target=self._ask_while_due, name="siem-detection-asker", daemon=True
                 )
-                self._thread.start()
-            self._changed.notify()
+                try:
+                    thread.start()
+                except RuntimeError:
+                    # The interpreter is shutting down and starts no threads: ask right away.
+                    self._due -= 1
+                    thread = None
+                self._thread = thread
+            if self._thread is not None:
+                self._changed.notify()
+                return
+        request_detection()
 
     def wait_until_asked(self, timeout: float = 5.0) -> bool:
         """Wait until every commit told of so far is covered by an ask (tests, process exit)."""

@@ -93,6 +93,20 @@ def test_asks_in_a_forked_child_are_its_own(published):
     assert child._thread is None
 
 
+def test_at_interpreter_shutdown_the_ask_is_made_at_once(published, monkeypatch):
+    # No new thread can start while the interpreter shuts down; the ask must not be lost.
+    def refuse_to_start(thread):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse_to_start)
+    late = receivers.DetectionAsker()
+
+    late.ask_soon()
+
+    assert published == [1]
+    assert late.wait_until_asked(timeout=0)
+
+
 def test_a_run_that_cannot_clear_the_ask_still_detects_and_seals(published, monkeypatch):
     def down(*args, **kwargs):
         raise RedisConnectionError("cache down")
