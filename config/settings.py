@@ -173,8 +173,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 
-# The few statements run on every request are prepared once per connection (apps/core/statements.py);
-# off for a pooler in transaction mode that does not track prepared statements.
+# The few statements run on every request are prepared once per connection (see
+# apps/core/statements.py); off for a pooler in transaction mode that does not keep them.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django opens psycopg connections with preparation off (None). A threshold no statement
