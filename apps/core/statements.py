@@ -1,14 +1,14 @@
 """Statements built once, for the writes and reads made on every request or every card use.
 
-``Model.save()`` builds and compiles its INSERT afresh each time: for a security event, about
-200 microseconds of Python here, and a ``get()`` by one column costs about 450 microseconds of
-Python on top of its round trip. The hottest writers (``apps.siem.events.emit`` and the card
-vault's tokenisation) and the vault's read of a card by its token build their statement once
-per process from the model's columns instead. They also send it as a prepared statement,
-which PostgreSQL parses and plans once per connection: the vault's statement, two inserts of
-some thirty parameters, took about 200 microseconds less per call prepared than planned
-afresh (measured on 2026-12-05). Django's own cursors quote every value into the statement
-text on the client, which these skip too.
+``Model.save()`` builds and compiles its INSERT afresh each time: for a security event, about 200
+microseconds of Python here, and a ``get()`` of a card by its token took about 450 microseconds
+more than the same read by a prepared statement. The hottest writers (``apps.siem.events.emit`` and
+the card vault's tokenisation) and the vault's read of a card by its token build their statement
+once per process from the model's columns instead. They also send it as a prepared statement, which
+PostgreSQL parses and plans once per connection: the vault's statement, two inserts of some thirty
+parameters, took about 200 microseconds less per call prepared than planned afresh (measured on
+2026-12-05). Django's own cursors quote every value into the statement text on the client, which
+these skip too.
 
 What a save does besides the INSERT is repeated here: the fields prepare their own values
 (encrypted fields refuse plain text as they would in a save), the instance is marked as saved,

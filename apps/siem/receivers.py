@@ -11,9 +11,9 @@ same.
 
 The ask itself is a round trip to the cache (about 100 microseconds here), and the request that
 committed the event has no use for its answer. So a commit only tells this process's asker, a
-thread of its own, that an ask is due; the asker asks once for every commit it has been told of
-so far, so each ask still begins after the commits it covers. An ask that a process takes with
-it when it dies is covered by the scheduled sealing, like a lost message.
+thread of its own, that an ask is due; the asker waits 50 ms for more commits, then asks once for
+all it has been told of, so each ask still begins after the commits it covers. An ask that a
+process takes with it when it dies is covered by the scheduled sealing, like a lost message.
 """
 
 import atexit
