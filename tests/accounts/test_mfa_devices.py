@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from apps.accounts.mfa import services
 from apps.accounts.models import BackupCode, BackupCodeDevice, SecondFactorLock
@@ -93,6 +94,28 @@ def test_an_authenticator_is_not_active_until_a_valid_code_is_typed(client, cust
     assert response.status_code == 200
     assert not TOTPDevice.objects.filter(user=customer, confirmed=True).exists()
     assert not services.has_second_factor(customer)
+
+
+def test_any_confirmed_device_of_any_kind_counts_as_a_second_factor_and_only_its_owners(tessa):
+    other = make_person("olga@example.com")
+    assert not services.has_second_factor(tessa)
+
+    TOTPDevice.objects.create(user=tessa, name="not yet confirmed", confirmed=False)
+    assert not services.has_second_factor(tessa)
+
+    WebAuthnCredential.objects.create(
+        user=other, name="Olga's key", confirmed=True, credential_id_sha256="ab" * 32
+    )
+    assert services.has_second_factor(other)
+    assert not services.has_second_factor(tessa), "another person's passkey is not hers"
+
+    give_backup_codes(tessa)
+    assert services.has_second_factor(tessa)
+    BackupCodeDevice.objects.filter(user=tessa).update(confirmed=False)
+    assert not services.has_second_factor(tessa)
+
+    give_totp(tessa)
+    assert services.has_second_factor(tessa)
 
 
 # --- Backup codes --------------------------------------------------------------------------
