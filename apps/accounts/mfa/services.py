@@ -81,11 +81,12 @@ def has_second_factor(user) -> bool:
     """
     if user is None or user.is_anonymous:
         return False
-    query = _any_device_query(transaction.get_connection().vendor)
+    connection = transaction.get_connection()
+    query = _any_device_query(connection.vendor)
     if query is None:
         return False
     sql, params = query
-    with transaction.get_connection().cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk if param is _USER_ID else param for param in params])
         return bool(cursor.fetchone()[0])
 
