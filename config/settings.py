@@ -246,10 +246,11 @@ CELERY_TIMEZONE = "UTC"
 # --- Sign-in -----------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# One backend: allauth's signs in by address for every form (the admin's passes the address as
+# its username) and, being a ModelBackend, answers permission questions too. With Django's
+# ModelBackend listed as well, every failed or unknown login was hashed by both, doubling what
+# a password guess costs the server.
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
 PASSWORD_HASHERS = [
     "apps.accounts.hashers.Argon2idHasher",
     # Kept only so that hashes written by other hashers can still be verified and upgraded.

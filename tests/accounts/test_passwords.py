@@ -2,6 +2,7 @@ import argon2
 import pytest
 from argon2 import extract_parameters
 from argon2.low_level import Type
+from django.contrib.auth.hashers import Argon2PasswordHasher
 
 from apps.accounts.models import User
 from tests.accounts.mfa_support import signed_in_user_id, submit_password
@@ -71,3 +72,38 @@ def test_a_short_password_is_refused_at_sign_up(client):
     assert response.status_code == 200
     assert "at least 12 characters" in response.content.decode()
     assert not User.objects.exists()
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """Counts Argon2 hashes computed (verifications and the dummy hash for unknown accounts)."""
+    computed = []
+    for method in ("encode", "verify"):
+        original = getattr(Argon2PasswordHasher, method)
+
+        def counted(self, *args, _original=original, **kwargs):
+            computed.append(self)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Argon2PasswordHasher, method, counted)
+    return computed
+
+
+@pytest.mark.parametrize(
+    ("address", "password"),
+    [
+        ("known@example.com", STRONG_PASSWORD),
+        ("known@example.com", "not the password at all"),
+        ("nobody@example.com", "not the password at all"),
+    ],
+    ids=["right password", "wrong password", "unknown address"],
+)
+def test_a_login_attempt_costs_one_hash_whether_or_not_the_account_exists(
+    client, hashes, address, password
+):
+    make_person("known@example.com")
+    hashes.clear()
+
+    submit_password(client, address, password=password)
+
+    assert len(hashes) == 1
