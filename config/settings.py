@@ -252,9 +252,11 @@ AUTH_USER_MODEL = "accounts.User"
 # a password guess costs the server.
 AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
 PASSWORD_HASHERS = [
+    # Verifies every Argon2 hash, whatever its parameters (they are read from the hash), and is
+    # the one Django asks to harden a failed check of an older one: Django's own Argon2 hasher,
+    # sharing its name, must not be listed after it.
     "apps.accounts.hashers.Argon2idHasher",
     # Kept only so that hashes written by other hashers can still be verified and upgraded.
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

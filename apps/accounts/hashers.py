@@ -21,3 +21,28 @@ class Argon2idHasher(Argon2PasswordHasher):
     memory_cost = 100 * 1024
     time_cost = 2
     parallelism = 8
+
+    def harden_runtime(self, password, encoded):
+        """Spend on a wrong password for an older, cheaper hash what the current cost spends.
+
+        Django calls this after a failed check of a hash made with other parameters. An unknown
+        address is hashed at the current cost, so without it an account still on a cheaper hash
+        answered a wrong password about 95 ms sooner, telling which addresses have accounts
+        until their owners next log in. Argon2's time grows about with memory times passes, so
+        the memory the stored hash did not spend is spent here at the current passes and lanes.
+        """
+        stored = self.decode(encoded)
+        unspent = self.memory_cost * self.time_cost - stored["memory_cost"] * stored["time_cost"]
+        memory = unspent // self.time_cost
+        if memory < 8 * self.parallelism:  # Argon2's least memory for these lanes
+            return
+        argon2 = self._load_library()
+        argon2.low_level.hash_secret(
+            password.encode(),
+            self.salt().encode(),
+            time_cost=self.time_cost,
+            memory_cost=memory,
+            parallelism=self.parallelism,
+            hash_len=self.params().hash_len,
+            type=argon2.low_level.Type.ID,
+        )

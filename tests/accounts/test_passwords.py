@@ -34,26 +34,22 @@ def test_new_passwords_are_hashed_with_argon2id_above_owasp_minimum():
 
 def test_a_hash_made_at_the_earlier_cost_is_upgraded_when_its_owner_logs_in(client):
     user = make_person("early@example.com")
-    earlier = argon2.PasswordHasher(
-        time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID
-    ).hash(STRONG_PASSWORD)
-    User.objects.filter(pk=user.pk).update(password="argon2" + earlier)
+    earlier = _earlier_hash()
+    User.objects.filter(pk=user.pk).update(password=earlier)
 
     response = submit_password(client, "early@example.com")
 
     assert response.status_code == 302
     assert signed_in_user_id(client) == str(user.pk)
     user.refresh_from_db()
-    assert user.password != "argon2" + earlier
+    assert user.password != earlier
     assert _parameters(user).memory_cost == 100 * 1024
     assert user.check_password(STRONG_PASSWORD)
 
 
 def test_a_wrong_password_leaves_an_earlier_hash_alone(client):
     user = make_person("early@example.com")
-    earlier = "argon2" + argon2.PasswordHasher(
-        time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID
-    ).hash(STRONG_PASSWORD)
+    earlier = _earlier_hash()
     User.objects.filter(pk=user.pk).update(password=earlier)
 
     submit_password(client, "early@example.com", password="not the password at all")
@@ -107,3 +103,45 @@ def test_a_login_attempt_costs_one_hash_whether_or_not_the_account_exists(
     submit_password(client, address, password=password)
 
     assert len(hashes) == 1
+
+
+def _earlier_hash() -> str:
+    hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
+    return "argon2" + hasher.hash(STRONG_PASSWORD)
+
+
+@pytest.fixture
+def argon2_memory_spent(monkeypatch):
+    """The memory cost of every Argon2 hash computed from scratch (not the verifications)."""
+    spent = []
+    original = argon2.low_level.hash_secret
+
+    def recorded(*args, **kwargs):
+        spent.append(kwargs["memory_cost"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(argon2.low_level, "hash_secret", recorded)
+    return spent
+
+
+def test_a_wrong_password_costs_the_same_memory_on_an_earlier_hash_as_for_an_unknown_address(
+    client, argon2_memory_spent
+):
+    earlier, current = make_person("early@example.com"), make_person("current@example.com")
+    User.objects.filter(pk=earlier.pk).update(password=_earlier_hash())
+
+    argon2_memory_spent.clear()
+    submit_password(client, "nobody@example.com", password="not the password at all")
+    # An unknown address is hashed once at the current cost.
+    assert argon2_memory_spent == [100 * 1024]
+
+    argon2_memory_spent.clear()
+    submit_password(client, "early@example.com", password="not the password at all")
+    # The 19 MiB verification, then the 81 MiB it did not spend, at the same passes.
+    assert argon2_memory_spent == [100 * 1024 - 19 * 1024]
+
+    argon2_memory_spent.clear()
+    submit_password(client, "current@example.com", password="not the password at all")
+    # A hash at the current cost needs nothing more than its verification.
+    assert argon2_memory_spent == []
+    assert current.password == User.objects.get(pk=current.pk).password
