@@ -102,8 +102,10 @@ class TokenObtainView(APIView):
                 )
 
         # Guard: wrong password, unknown or inactive account all read the same. Django's failure
-        # signal has recorded the event already (apps/accounts/receivers.py), once.
-        if user is None:
+        # signal has recorded the event already (apps/accounts/receivers.py), once. allauth hands
+        # back an inactive account whose password was right (for its "account inactive" page);
+        # here it gets the same refusal, so this endpoint does not confirm its password either.
+        if user is None or not user.is_active:
             return error_response(
                 status.HTTP_401_UNAUTHORIZED, "invalid_credentials", LOGIN_FAILED
             )

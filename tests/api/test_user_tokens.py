@@ -81,6 +81,19 @@ def test_a_wrong_password_is_refused_with_the_same_words_as_an_unknown_account(c
     assert wrong.json() == unknown.json()
 
 
+def test_a_deactivated_account_gets_no_token_and_reads_like_a_wrong_password(customer):
+    customer.is_active = False
+    customer.save(update_fields=["is_active"])
+
+    right = password_login(customer.email)
+    wrong = password_login(customer.email, "not the password at all")
+
+    assert right.status_code == wrong.status_code == 401
+    assert right.json() == wrong.json()
+    assert not TokenSession.objects.filter(user=customer).exists()
+    assert not SecurityEvent.objects.filter(event_type="auth.login.success").exists()
+
+
 def test_an_unverified_address_gets_no_token(db):
     from tests.conftest import make_person
 
