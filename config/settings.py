@@ -287,7 +287,10 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Portal] "
-ACCOUNT_FORMS = {"add_email": "apps.accounts.forms.PortalAddEmailForm"}
+ACCOUNT_FORMS = {
+    "add_email": "apps.accounts.forms.PortalAddEmailForm",
+    "login": "apps.accounts.forms.PortalLoginForm",
+}
 ACCOUNT_RATE_LIMITS = {
     # Per address, and per account whatever way its identifier was written (see the adapter).
     "login_failed": "20/5m/ip,5/5m/key",

@@ -1,11 +1,13 @@
 import datetime
 
 from allauth.account.adapter import get_adapter
-from allauth.account.forms import AddEmailForm
+from allauth.account.forms import AddEmailForm, LoginForm
 from allauth.account.internal.userkit import filter_users_by_email
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 
+from apps.accounts.hashers import PASSWORD_MAX_LENGTH
 from apps.accounts.identifiers import normalize_email
 from apps.accounts.models import Profile
 from apps.accounts.profile_services import (
@@ -30,6 +32,16 @@ class PortalAddEmailForm(AddEmailForm):
         if any(user.pk != self.user.pk for user in filter_users_by_email(address)):
             raise get_adapter().validation_error("email_taken")
         return super().clean_email()
+
+
+class PortalLoginForm(LoginForm):
+    """allauth's login form, refusing a password longer than any way in accepts, unhashed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        password = self.fields["password"]
+        password.max_length = PASSWORD_MAX_LENGTH
+        password.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
 
 
 EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)

@@ -1,5 +1,9 @@
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
+# The longest password any way in accepts (the login page, the API). Argon2 digests a password
+# of any length first, so this is no security limit: it refuses absurd input before any hashing.
+PASSWORD_MAX_LENGTH = 4096
+
 
 class Argon2idHasher(Argon2PasswordHasher):
     """Argon2id at Django's own cost: 100 MiB of memory, 2 passes, 8 lanes.

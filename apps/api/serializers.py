@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-PASSWORD_MAX_LENGTH = 4096
+from apps.accounts.hashers import PASSWORD_MAX_LENGTH
 
 
 class TokenObtainSerializer(serializers.Serializer):

@@ -145,3 +145,15 @@ def test_a_wrong_password_costs_the_same_memory_on_an_earlier_hash_as_for_an_unk
     # A hash at the current cost needs nothing more than its verification.
     assert argon2_memory_spent == []
     assert current.password == User.objects.get(pk=current.pk).password
+
+
+def test_a_password_longer_than_any_way_in_accepts_is_refused_unhashed(client, hashes):
+    make_person("long@example.com")
+    hashes.clear()
+
+    response = submit_password(client, "long@example.com", password="x" * 4097)
+
+    assert response.status_code == 200
+    assert "at most 4096 characters" in response.content.decode()
+    assert hashes == []
+    assert signed_in_user_id(client) is None
