@@ -1,8 +1,24 @@
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.exceptions import ValidationError
 
-# The longest password any way in accepts (the login page, the API). Argon2 digests a password
-# of any length first, so this is no security limit: it refuses absurd input before any hashing.
+# The longest password any way in accepts (the login page, the API), and so the longest one can
+# set. Argon2 digests a password of any length first, so this is no security limit: it refuses
+# absurd input before any hashing.
 PASSWORD_MAX_LENGTH = 4096
+
+
+class LongestPasswordValidator:
+    """Refuse to set a password that no login would accept afterwards."""
+
+    def validate(self, password, user=None):
+        if len(password) > PASSWORD_MAX_LENGTH:
+            raise ValidationError(
+                f"This password is too long: at most {PASSWORD_MAX_LENGTH} characters.",
+                code="password_too_long",
+            )
+
+    def get_help_text(self):
+        return f"Your password can be at most {PASSWORD_MAX_LENGTH} characters long."
 
 
 class Argon2idHasher(Argon2PasswordHasher):

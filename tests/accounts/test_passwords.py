@@ -59,6 +59,19 @@ def test_a_wrong_password_leaves_an_earlier_hash_alone(client):
     assert signed_in_user_id(client) is None
 
 
+def test_a_password_longer_than_any_login_accepts_is_refused_at_sign_up(client):
+    too_long = "correct horse battery staple " * 142  # 4,118 characters
+
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "new@example.com", "password1": too_long, "password2": too_long},
+    )
+
+    assert response.status_code == 200
+    assert "at most 4096 characters" in response.content.decode()
+    assert not User.objects.exists()
+
+
 def test_a_short_password_is_refused_at_sign_up(client):
     response = client.post(
         "/accounts/signup/",
