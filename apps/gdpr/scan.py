@@ -21,6 +21,12 @@ events, a card's token and keyed fingerprint). No identifier can be written into
 would cost its table's trigram index a hundred or more entries per row written; so they are
 left out of the haystack. Every other column, of every table, is searched.
 
+A model may also name a column in ``gdpr_scan_indexed_once_set``: its rows enter the trigram index
+only once that column is set, and the few rows still without it are read through an index of
+their own. Security events do this with their chain sequence, so the event a request writes
+costs it no trigram entries; the sealer, which rewrites every new row shortly after anyway, adds
+them. A search is then the union of the indexed rows that match and the rest that match.
+
 Encrypted columns hold ciphertext (``bytea`` / ``BLOB``), which no text search sees into. An
 encrypted column with a blind index is searched through it instead: every identifier is hashed
 as that index would hash it (its own normaliser), so an exact value left behind is found; an
@@ -176,9 +182,27 @@ def _matches(text_sql: str, patterns: list[str]) -> tuple[str, list[str]]:
     return " OR ".join(f"LOWER({text_sql}) LIKE %s ESCAPE '\\'" for _ in patterns), lowered
 
 
+def indexed_once_set() -> dict[str, str]:
+    """Per table, the column whose rows enter its trigram index only once it is set.
+
+    Named by a model in ``gdpr_scan_indexed_once_set``, and only where the table also has an
+    index that finds the rows where it is not set, so that those are still found cheaply.
+    """
+    return {
+        model._meta.db_table: model._meta.get_field(model.gdpr_scan_indexed_once_set).column
+        for model in apps.get_models()
+        if getattr(model, "gdpr_scan_indexed_once_set", None)
+    }
+
+
 def index_name(table: str, columns: list[str]) -> str:
-    """Named after the table and its exact column list, so a changed table gets a new index."""
-    digest = hashlib.sha256(f"{table}|{','.join(columns)}".encode()).hexdigest()[:20]
+    """Named after the table, its exact column list and any condition on its rows, so a
+    changed table gets a new index."""
+    described = f"{table}|{','.join(columns)}"
+    condition_column = indexed_once_set().get(table)
+    if condition_column is not None:
+        described += f"|{condition_column} IS NOT NULL"
+    digest = hashlib.sha256(described.encode()).hexdigest()[:20]
     return f"{INDEX_PREFIX}{digest}"
 
 
@@ -213,6 +237,7 @@ def ensure_search_indexes() -> list[str]:
         return []
     existing = search_indexes()
     wanted_columns = text_columns()
+    deferred = indexed_once_set()
     changed = []
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -228,10 +253,11 @@ def ensure_search_indexes() -> list[str]:
                 continue
             for stale in present:
                 cursor.execute(f"DROP INDEX IF EXISTS {quote(stale)}")
-            # Names come from the catalogue; nothing here is a value.
+            condition = f" WHERE {quote(deferred[table])} IS NOT NULL" if table in deferred else ""
+            # Names come from the catalogue and the models; nothing here is a value.
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {quote(wanted)} ON {quote(table)} "
-                f"USING gin (({haystack(columns)}) gin_trgm_ops)"
+                f"USING gin (({haystack(columns)}) gin_trgm_ops){condition}"
             )
             changed.append(table)
     return changed
@@ -249,14 +275,34 @@ def rows_mentioning(model, values: list[str]) -> list:
     columns = text_columns(table=table).get(table)
     if not values or not columns:
         return []
-    condition, params = _matches(f"({haystack(columns)})", _patterns(values, []))
+    candidates, params = _matching_rows(table, columns, _patterns(values, []))
     pk = connection.ops.quote_name(model._meta.pk.column)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {pk} FROM {connection.ops.quote_name(table)} WHERE {condition}",  # noqa: S608
-            params,
-        )
+        cursor.execute(f"SELECT {pk} FROM ({candidates}) AS candidates", params)  # noqa: S608
         return [row[0] for row in cursor.fetchall()]
+
+
+def _matching_rows(table: str, columns: list[str], patterns: list[str]) -> tuple[str, list]:
+    """A SELECT of the table's rows whose haystack matches any pattern, and its parameters.
+
+    For a table whose index takes rows in only once a column is set, the rows are asked for in
+    two parts, each answerable by an index: the set ones through the trigram index, the rest
+    through the index on the unset column. A single OR of the two would be folded by PostgreSQL
+    into one condition that neither index answers.
+    """
+    quote = connection.ops.quote_name
+    where, params = _matches(f"({haystack(columns)})", patterns)
+    # Table and column names come from the database's own catalogue; values are bound.
+    select = f"SELECT * FROM {quote(table)} WHERE "  # noqa: S608
+    condition_column = indexed_once_set().get(table) if _postgres() else None
+    if condition_column is None:
+        return select + f"({where})", params
+    column = quote(condition_column)
+    return (
+        f"{select}{column} IS NOT NULL AND ({where}) "
+        f"UNION ALL {select}{column} IS NULL AND ({where})",
+        params + params,
+    )
 
 
 def _columns_with_hits(cursor, table: str, columns: list[str], patterns: list[str]) -> list[str]:
@@ -265,7 +311,7 @@ def _columns_with_hits(cursor, table: str, columns: list[str], patterns: list[st
     A row matches through the table's haystack; which of its columns hold the value is asked of
     those rows only, so a clean table costs one index lookup.
     """
-    where, params = _matches(f"({haystack(columns)})", patterns)
+    candidates, params = _matching_rows(table, columns, patterns)
     flags, flag_params = [], []
     separator = "chr(31)" if _postgres() else "char(31)"
     for column in columns:
@@ -274,8 +320,7 @@ def _columns_with_hits(cursor, table: str, columns: list[str], patterns: list[st
         flag_params.extend(column_params)
     # Table and column names come from the database's own catalogue; values are bound.
     cursor.execute(
-        f"SELECT {', '.join(flags)} FROM {connection.ops.quote_name(table)} "  # noqa: S608
-        f"WHERE {where}",
+        f"SELECT {', '.join(flags)} FROM ({candidates}) AS candidates",  # noqa: S608
         flag_params + params,
     )
     row = cursor.fetchone()
