@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apps.accounts.stepup import recently_passed_second_factor
-from apps.rbac.services import authorize
+from apps.rbac.services import authorize, deciding_soon
 
 SECOND_FACTOR_WINDOW_SECONDS = 300
 RESOURCE = "cards"
@@ -109,6 +109,11 @@ def second_factor_is_recent(request) -> bool:
     return bool(
         recently_passed_second_factor(request, within_seconds=SECOND_FACTOR_WINDOW_SECONDS)
     )
+
+
+def deciding_soon_for(caller: Caller):
+    """A block at whose end ``authorized(caller, ...)`` is asked; see ``rbac.deciding_soon``."""
+    return deciding_soon(caller.user)
 
 
 def authorized(caller: Caller, action: str, card) -> tuple[bool, str]:

@@ -176,6 +176,16 @@ def grants_for(user) -> Grants | None:
     return grants
 
 
+def deciding_soon(user):
+    """A block at whose end a decision for ``user`` is asked: what it reads first goes out now.
+
+    Use it around a database read that must come before the decision (the object decided on):
+    the shared cache answers meanwhile (``versions.reading_ahead``).
+    """
+    is_person = user is not None and getattr(user, "is_authenticated", False)
+    return versions.reading_ahead(user.pk if is_person else None)
+
+
 def guardian_codename(declaration: registry.Declaration, action: str) -> str:
     return f"{_GUARDIAN_VERBS.get(action, action)}_{declaration.model._meta.model_name}"
 

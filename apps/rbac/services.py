@@ -20,6 +20,7 @@ from apps.rbac import events, registry, versions
 from apps.rbac.decisions import (
     Decision,
     authorize,
+    deciding_soon,
     guardian_codename,
     people_allowed_everywhere,
     restrict,
@@ -33,6 +34,7 @@ __all__ = [
     "bind_role",
     "check_binding",
     "create_role",
+    "deciding_soon",
     "delete_role",
     "disable_inactive_accounts",
     "expire_bindings",

@@ -7,12 +7,23 @@ user object it loaded an hour ago: nothing about grants is stored on the user ob
 
 A missing counter starts at a random value rather than at zero, so that an evicted counter can
 never fall back to a number under which stale grants are still cached.
+
+The read is one round trip to Redis, about a tenth of a millisecond here. A caller that must go to
+the database before it can ask for its decision sends the read first (``reading_ahead``), so that
+the two round trips overlap.
 """
 
+import contextlib
+import contextvars
+import logging
 import secrets
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 GLOBAL_KEY = "rbac:version:global"
 USER_KEY = "rbac:version:user:{}"
@@ -22,14 +33,108 @@ def _fresh() -> int:
     return secrets.randbelow(2**48)
 
 
+def _keys(user_id) -> list[str]:
+    return [GLOBAL_KEY, USER_KEY.format(user_id)]
+
+
 def current(user_id) -> str:
-    keys = [GLOBAL_KEY, USER_KEY.format(user_id)]
-    found = cache.get_many(keys)
+    keys = _keys(user_id)
+    found = _collect_read_ahead(user_id)
+    if found is None:
+        found = cache.get_many(keys)
     for key in keys:
         if key not in found:
             cache.add(key, _fresh(), timeout=None)
             found[key] = cache.get(key)
     return f"{found[keys[0]]}.{found[keys[1]]}"
+
+
+class _ReadAhead:
+    """Both counters of one person, asked of Redis and not yet answered.
+
+    The request goes out on a connection taken from the cache's own pool and the answer is
+    read from it later; until then the connection is this object's alone, and it goes back to
+    the pool, answered or not, when the read-ahead ends.
+    """
+
+    def __init__(self, user_id):
+        backend = caches["default"]
+        self.user_id = user_id
+        self.keys = [backend.make_and_validate_key(key) for key in _keys(user_id)]
+        self.pool = backend._cache.get_client().connection_pool
+        self.connection = self.pool.get_connection()
+        try:
+            self.connection.send_command("MGET", *self.keys)
+        except BaseException:
+            self._give_back(broken=True)
+            raise
+
+    def collect(self) -> dict | None:
+        """The counters found, by key as ``cache.get_many`` gives them; None when unanswered."""
+        if self.connection is None:
+            return None
+        try:
+            values = self.connection.read_response()
+        except (RedisError, OSError):
+            logger.warning("reading the grant versions ahead failed; asking again")
+            self._give_back(broken=True)
+            return None
+        self._give_back(broken=False)
+        # The values are written by incr() and add() of integers, which Django's Redis cache
+        # stores as plain numbers; anything else is left to the cache's own reading.
+        found = zip(_keys(self.user_id), values, strict=True)
+        try:
+            return {key: int(value) for key, value in found if value is not None}
+        except ValueError:
+            return None
+
+    def discard(self) -> None:
+        # An answer left unread would be taken for the answer to the connection's next command.
+        self.collect()
+
+    def _give_back(self, *, broken: bool) -> None:
+        if broken:
+            self.connection.disconnect()
+        self.pool.release(self.connection)
+        self.connection = None
+
+
+_reading_ahead: contextvars.ContextVar = contextvars.ContextVar("rbac_versions_read_ahead")
+
+
+@contextlib.contextmanager
+def reading_ahead(user_id):
+    """Ask Redis for ``user_id``'s counters now; ``current(user_id)`` in the block collects them.
+
+    For a caller whose next step is a round trip of its own to the database (the card vault
+    reads the card it is about to decide on): Redis answers while PostgreSQL works, and the two
+    waits overlap instead of following each other. A grant changed between this moment and the
+    decision is decided on as it stood here, a database round trip earlier, exactly as if the
+    change had come just after the decision. Outside Redis (the embedded default's file cache)
+    and when the request cannot be sent, the block changes nothing.
+    """
+    ahead = None
+    if user_id is not None and isinstance(caches["default"], RedisCache):
+        try:
+            ahead = _ReadAhead(user_id)
+        except (RedisError, OSError):
+            logger.warning("reading the grant versions ahead failed; they are asked when needed")
+    token = _reading_ahead.set(ahead)
+    try:
+        yield
+    finally:
+        _reading_ahead.reset(token)
+        if ahead is not None:
+            ahead.discard()
+
+
+def _collect_read_ahead(user_id) -> dict | None:
+    ahead = _reading_ahead.get(None)
+    if ahead is None or ahead.user_id != user_id:
+        return None
+    # Collected once: a second decision in the block reads afresh.
+    _reading_ahead.set(None)
+    return ahead.collect()
 
 
 def _increment(key: str) -> None:

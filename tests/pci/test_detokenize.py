@@ -225,3 +225,22 @@ def test_a_card_number_offered_as_the_token_itself_is_not_written_into_the_event
     [event] = access_events()
     assert event.subject == "card:(card number)"
     assert cards.VISA not in str(event.details)
+
+
+def test_a_right_revoked_between_two_detokenisations_refuses_the_second(
+    card_revealer, caseys_card
+):
+    # The permission check's read of the grant versions goes out before the card is read
+    # (apps/rbac/versions.py, reading_ahead): a revocation committed before the call is seen.
+    from apps.rbac.models import RoleBinding
+    from apps.rbac.services import revoke_binding
+
+    olivia = Caller.for_user(card_revealer, second_factor_recent=True)
+    assert services.detokenize_card(token=caseys_card.token, purpose=PURPOSE, actor=olivia)
+
+    binding = RoleBinding.objects.get(user=card_revealer, role__name="card-revealer")
+    revoke_binding(binding, revoked_by=card_revealer, reason="left the disputes team")
+
+    with pytest.raises(services.DetokenizationRefused, match="not_permitted"):
+        services.detokenize_card(token=caseys_card.token, purpose=PURPOSE, actor=olivia)
+    assert [event.outcome for event in access_events()] == ["success", "failure"]
