@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import logging
 import secrets
+import time
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 GLOBAL_KEY = "rbac:version:global"
 USER_KEY = "rbac:version:user:{}"
+# How old a read-ahead answer may be when the decision comes (see reading_ahead). The database
+# read it overlaps takes a fraction of a millisecond; one held up longer (a lock, a stalled
+# server) must not stretch the moment at which the decision's grants were taken.
+READ_AHEAD_FRESH_SECONDS = 0.01
 
 
 def _fresh() -> int:
@@ -68,9 +73,11 @@ class _ReadAhead:
         except BaseException:
             self._give_back(broken=True)
             raise
+        self.sent_at = time.monotonic()
 
     def collect(self) -> dict | None:
-        """The counters found, by key as ``cache.get_many`` gives them; None when unanswered."""
+        """The counters found, by key as ``cache.get_many`` gives them; None when unanswered
+        or answered too long ago."""
         if self.connection is None:
             return None
         try:
@@ -79,7 +86,16 @@ class _ReadAhead:
             logger.warning("reading the grant versions ahead failed; asking again")
             self._give_back(broken=True)
             return None
+        except BaseException:
+            # Interrupted while waiting (a signal, a green thread's timeout): the connection
+            # still goes back, closed, or the pool would count it in use for ever.
+            self._give_back(broken=True)
+            raise
         self._give_back(broken=False)
+        if time.monotonic() - self.sent_at > READ_AHEAD_FRESH_SECONDS:
+            # Counters read this long before the decision could miss a revocation made
+            # meanwhile: they are asked for again, now.
+            return None
         # The values are written by incr() and add() of integers, which Django's Redis cache
         # stores as plain numbers; anything else is left to the cache's own reading.
         found = zip(_keys(self.user_id), values, strict=True)
@@ -110,8 +126,10 @@ def reading_ahead(user_id):
     reads the card it is about to decide on): Redis answers while PostgreSQL works, and the two
     waits overlap instead of following each other. A grant changed between this moment and the
     decision is decided on as it stood here, a database round trip earlier, exactly as if the
-    change had come just after the decision. Outside Redis (the embedded default's file cache)
-    and when the request cannot be sent, the block changes nothing.
+    change had come just after the decision; an answer older than READ_AHEAD_FRESH_SECONDS at
+    the decision is not used, so a read held up by a lock cannot widen that moment. Outside
+    Redis (the embedded default's file cache) and when the request cannot be sent, the block
+    changes nothing.
     """
     ahead = None
     if user_id is not None and isinstance(caches["default"], RedisCache):

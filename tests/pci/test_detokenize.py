@@ -244,3 +244,29 @@ def test_a_right_revoked_between_two_detokenisations_refuses_the_second(
     with pytest.raises(services.DetokenizationRefused, match="not_permitted"):
         services.detokenize_card(token=caseys_card.token, purpose=PURPOSE, actor=olivia)
     assert [event.outcome for event in access_events()] == ["success", "failure"]
+
+
+def test_a_right_revoked_while_the_card_read_is_held_up_is_refused(
+    card_revealer, caseys_card, monkeypatch
+):
+    # Found by an attack on the read-ahead: a card read blocked by a table lock outlasted a
+    # revocation, and the counters sent before it granted the reveal.
+    import time
+
+    from apps.rbac import versions
+    from apps.rbac.models import RoleBinding
+    from apps.rbac.services import revoke_binding
+
+    olivia = Caller.for_user(card_revealer, second_factor_recent=True)
+    assert services.detokenize_card(token=caseys_card.token, purpose=PURPOSE, actor=olivia)
+    read_card = services.get_by
+
+    def held_up_read(*args):
+        binding = RoleBinding.objects.get(user=card_revealer, role__name="card-revealer")
+        revoke_binding(binding, revoked_by=card_revealer, reason="left the disputes team")
+        time.sleep(versions.READ_AHEAD_FRESH_SECONDS * 2)
+        return read_card(*args)
+
+    monkeypatch.setattr(services, "get_by", held_up_read)
+    with pytest.raises(services.DetokenizationRefused, match="not_permitted"):
+        services.detokenize_card(token=caseys_card.token, purpose=PURPOSE, actor=olivia)

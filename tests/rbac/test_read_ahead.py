@@ -6,6 +6,7 @@ no answer may be left for the next command to mistake for its own.
 """
 
 import socket
+import time
 
 import pytest
 from django.core.cache import cache, caches
@@ -58,6 +59,36 @@ def test_a_revocation_made_before_the_block_is_decided_on(redis_pool, mallory, a
     revoke_binding(partner_wide, revoked_by=granter, reason="moved to another team")
     with deciding_soon(mallory):
         assert not authorize(mallory, "read", "customers").allowed
+
+
+def test_a_revocation_during_a_held_up_read_is_decided_on(redis_pool, mallory, acme, granter):
+    partner_wide = bind("partner-client", user=mallory, scope=f"partner:{acme.pk}")
+    assert authorize(mallory, "read", "customers").allowed
+
+    with deciding_soon(mallory):
+        # The database read the block is for is held up (a lock, say), and meanwhile the grant
+        # is revoked: counters asked for before the revocation must not decide.
+        revoke_binding(partner_wide, revoked_by=granter, reason="moved to another team")
+        time.sleep(versions.READ_AHEAD_FRESH_SECONDS * 2)
+        assert not authorize(mallory, "read", "customers").allowed
+
+
+def test_a_wait_for_the_answer_that_is_interrupted_gives_the_connection_back(redis_pool, customer):
+    class Interrupted(BaseException):
+        pass
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted
+
+    with versions.reading_ahead(customer.pk):
+        line = versions._reading_ahead.get().connection
+        line.read_response = interrupted
+        with pytest.raises(Interrupted):
+            versions.current(customer.pk)
+
+    del line.read_response  # the instance's own method again, for whoever takes it next
+    assert not redis_pool._in_use_connections
+    assert not line.is_connected, "closed: its answer was never read"
 
 
 def test_an_answer_never_collected_is_not_taken_for_the_next_commands(redis_pool, customer):
