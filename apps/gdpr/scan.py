@@ -153,8 +153,19 @@ def text_columns(*, table: str | None = None) -> dict[str, list[str]]:
     return found
 
 
+def _identifier(name: str) -> str:
+    """A table or column name from the catalogue, quoted for a statement sent with parameters.
+
+    Names are whatever a table's creator chose, and Django's ``quote_name`` leaves a double
+    quote inside one as it is: it is doubled here, as SQL quotes it, and so is a percent sign,
+    which the driver would otherwise take for a placeholder. So every statement holding one is
+    sent with a parameter list, if need be an empty one, which turns ``%%`` back into ``%``.
+    """
+    return '"' + name.replace('"', '""').replace("%", "%%") + '"'
+
+
 def _column_text(column: str) -> str:
-    quoted = connection.ops.quote_name(column)
+    quoted = _identifier(column)
     separator = "chr(31)" if _postgres() else "char(31)"
     return f"COALESCE(CAST({quoted} AS TEXT), '') || {separator}"
 
@@ -239,12 +250,12 @@ def ensure_search_indexes() -> list[str]:
     wanted_columns = text_columns()
     deferred = indexed_once_set()
     changed = []
-    quote = connection.ops.quote_name
+    quote = _identifier
     with connection.cursor() as cursor:
         # A table left with no searchable column (all of them computed) needs no index.
         for table in sorted(set(existing) - set(wanted_columns)):
             for stale in existing[table]:
-                cursor.execute(f"DROP INDEX IF EXISTS {quote(stale)}")
+                cursor.execute(f"DROP INDEX IF EXISTS {quote(stale)}", [])
             changed.append(table)
         for table, columns in wanted_columns.items():
             wanted = index_name(table, columns)
@@ -252,12 +263,13 @@ def ensure_search_indexes() -> list[str]:
             if wanted in present:
                 continue
             for stale in present:
-                cursor.execute(f"DROP INDEX IF EXISTS {quote(stale)}")
+                cursor.execute(f"DROP INDEX IF EXISTS {quote(stale)}", [])
             condition = f" WHERE {quote(deferred[table])} IS NOT NULL" if table in deferred else ""
             # Names come from the catalogue and the models; nothing here is a value.
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {quote(wanted)} ON {quote(table)} "
-                f"USING gin (({haystack(columns)}) gin_trgm_ops){condition}"
+                f"USING gin (({haystack(columns)}) gin_trgm_ops){condition}",
+                [],
             )
             changed.append(table)
     return changed
@@ -276,7 +288,7 @@ def rows_mentioning(model, values: list[str]) -> list:
     if not values or not columns:
         return []
     candidates, params = _matching_rows(table, columns, _patterns(values, []))
-    pk = connection.ops.quote_name(model._meta.pk.column)
+    pk = _identifier(model._meta.pk.column)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {pk} FROM ({candidates}) AS candidates", params)  # noqa: S608
         return [row[0] for row in cursor.fetchall()]
@@ -290,7 +302,7 @@ def _matching_rows(table: str, columns: list[str], patterns: list[str]) -> tuple
     through the index on the unset column. A single OR of the two would be folded by PostgreSQL
     into one condition that neither index answers.
     """
-    quote = connection.ops.quote_name
+    quote = _identifier
     where, params = _matches(f"({haystack(columns)})", patterns)
     # Table and column names come from the database's own catalogue; values are bound.
     select = f"SELECT * FROM {quote(table)} WHERE "  # noqa: S608

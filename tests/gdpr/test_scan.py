@@ -266,3 +266,38 @@ def test_an_event_index_made_before_it_waited_for_sealing_is_replaced():
     assert table in scan.ensure_search_indexes()
     assert scan.search_indexes()[table] == {scan.index_name(table, columns)}
     assert scan.scan_for(substrings=[ERIN], whole=[])["unindexed"] == []
+
+
+@pytest.mark.parametrize(
+    "table_name",
+    [
+        "later%s notes",
+        pytest.param(
+            'later "quoted" notes',
+            marks=pytest.mark.skipif(
+                connection.vendor != "postgresql",
+                reason="Django's SQLite introspection cannot read a table with a double quote "
+                "in its name",
+            ),
+        ),
+    ],
+)
+def test_a_table_whatever_its_name_is_searched_and_indexed(table_name):
+    # Names are the table creator's choice: a percent sign once read as a placeholder, and a
+    # double quote ended the quoted name, so the scan (and the index upkeep after every
+    # migrate) failed, and with it every erasure.
+    quoted_table = '"' + table_name.replace('"', '""') + '"'
+    quoted_column = '"note ""100%"""'
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {quoted_table} (id integer PRIMARY KEY, {quoted_column} varchar(200))"
+        )
+        cursor.execute(f"INSERT INTO {quoted_table} VALUES (1, 'left: {ERIN}')")
+
+    column = 'note "100%"'
+    assert _hits(scan.scan_for(substrings=[ERIN], whole=[])) == {(table_name, column)}
+    if _postgres():
+        assert table_name in scan.ensure_search_indexes()
+        after = scan.scan_for(substrings=[ERIN], whole=[])
+        assert after["unindexed"] == []
+        assert _hits(after) == {(table_name, column)}
